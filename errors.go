@@ -1,0 +1,122 @@
+package datamask
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+)
+
+// Errors returned by [DataMasker]. Match them with [errors.Is] and [errors.As].
+// No error text produced by this package holds plaintext, key material or any
+// part of the payload: error text is API surface that Lambda and HTTP
+// wrappers hand to callers.
+var (
+	// ErrUnsupportedType is returned when fields are given but the document is
+	// a scalar (there is nothing to select in 42 or "text"), or when a Go value
+	// cannot be represented as JSON.
+	ErrUnsupportedType = errors.New("datamask: unsupported type")
+
+	// ErrNoProvider is returned by Encrypt and Decrypt on a DataMasker built
+	// without [WithProvider].
+	ErrNoProvider = errors.New("datamask: no encryption provider configured (use WithProvider)")
+
+	// ErrDecryptValue is returned when a value selected for decryption is not
+	// an encrypted message, is not valid base64, or was altered: one opaque
+	// error for every malformed or tampered message.
+	ErrDecryptValue = errors.New("datamask: value is not a valid encrypted message or was tampered with")
+)
+
+// FieldNotFoundError is returned when a field expression selects nothing in
+// the document and missing fields are not allowed (see [AllowMissingFields]).
+// Its message names the expression, never the document.
+type FieldNotFoundError struct {
+	Expression string
+}
+
+func (e *FieldNotFoundError) Error() string {
+	return "datamask: field " + strconv.Quote(e.Expression) + " matched nothing in the document"
+}
+
+// InvalidPathError is returned when a field expression is neither RFC 9535
+// JSONPath nor the Powertools (jsonpath-ng) dialect.
+type InvalidPathError struct {
+	Expression string
+	// Offset is the byte offset in Expression where parsing failed, or -1.
+	Offset int
+	Err    error
+}
+
+func (e *InvalidPathError) Error() string {
+	var b strings.Builder
+	b.WriteString("datamask: invalid field expression ")
+	b.WriteString(strconv.Quote(e.Expression))
+	if e.Offset >= 0 {
+		b.WriteString(" at offset ")
+		b.WriteString(strconv.Itoa(e.Offset))
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+func (e *InvalidPathError) Unwrap() error { return e.Err }
+
+// SyntaxError is returned when the input is not valid JSON. Offset is the
+// byte offset of the first invalid byte. The message describes what was
+// expected there, never the bytes found.
+type SyntaxError struct {
+	Offset int64
+	Msg    string
+}
+
+func (e *SyntaxError) Error() string {
+	return "datamask: invalid JSON at byte offset " + strconv.FormatInt(e.Offset, 10) + ": " + e.Msg
+}
+
+// EncryptKeyError is returned when the provider could not obtain or protect a
+// data key while encrypting (for example KMS refused GenerateDataKey). The
+// cause, such as a smithy.APIError from AWS, stays reachable by [errors.As].
+type EncryptKeyError struct {
+	Err error
+}
+
+func (e *EncryptKeyError) Error() string {
+	return "datamask: encrypt: cannot get a data key: " + e.Err.Error()
+}
+
+func (e *EncryptKeyError) Unwrap() error { return e.Err }
+
+// DecryptKeyError is returned when no configured key can decrypt the data key
+// of a message: a wrong key, a disabled key, or a key the caller may not use.
+// The cause stays reachable by [errors.As].
+type DecryptKeyError struct {
+	Err error
+}
+
+func (e *DecryptKeyError) Error() string {
+	return "datamask: decrypt: no configured key can decrypt this value: " + e.Err.Error()
+}
+
+func (e *DecryptKeyError) Unwrap() error { return e.Err }
+
+// ContextMismatchError is returned by Decrypt when the encryption context
+// given by the caller differs from the one stored in a message. It is
+// detected when the message header is parsed, before any key is used or any
+// KMS call is made. Keys lists the context keys that differ (missing, extra
+// or with another value), sorted; values are never reported.
+type ContextMismatchError struct {
+	Keys []string
+}
+
+func (e *ContextMismatchError) Error() string {
+	if len(e.Keys) == 0 {
+		return "datamask: encryption context does not match the message's"
+	}
+	q := make([]string, len(e.Keys))
+	for i, k := range e.Keys {
+		q[i] = strconv.Quote(k)
+	}
+	return "datamask: encryption context does not match the message's (keys " + strings.Join(q, ", ") + ")"
+}

@@ -1,0 +1,3 @@
+module github.com/datamask/datamask
+
+go 1.26
