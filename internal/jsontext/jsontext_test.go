@@ -1,0 +1,205 @@
+package jsontext
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestParseValid(t *testing.T) {
+	tests := []string{
+		`0`, `-0`, `1.50`, `12345678901234567890`, `-1.2e+30`, `1E-2`, `true`, `false`, `null`,
+		`""`, `"a\"b\\c\/d\b\f\n\r\t\u00e9\ud83d\ude00"`, `"é😀"`,
+		`{}`, `[]`, ` { "a" : [ 1 , { } , [ ] ] } `, "\t\r\n[1]\n",
+		`{"a":1,"a":2}`, `[[[[]]]]`, `{"":""}`, `"\ud800"`,
+	}
+	for _, src := range tests {
+		t.Run(src, func(t *testing.T) {
+			d, err := Parse([]byte(src))
+			if err != nil {
+				t.Fatalf("Parse(%q) = %v, want nil", src, err)
+			}
+			var want any
+			if err := json.Unmarshal([]byte(src), &want); err != nil {
+				t.Fatal(err)
+			}
+			if got := d.Value(0); !reflect.DeepEqual(got, want) {
+				t.Errorf("Parse(%q).Value(0) = %#v, want %#v", src, got, want)
+			}
+			if s, e := d.Span(0); string(bytes.TrimSpace([]byte(src))) != src[s:e] {
+				t.Errorf("Parse(%q).Span(0) = %q, want the trimmed input", src, src[s:e])
+			}
+		})
+	}
+}
+
+func TestParseInvalid(t *testing.T) {
+	tests := []struct {
+		src    string
+		offset int64
+		msg    string
+	}{
+		{``, 0, "input is empty"},
+		{"  \n\t", 4, "input is empty"},
+		{`{`, 1, "expected a string key"},
+		{`{"a"}`, 4, "expected ':'"},
+		{`{"a":1,}`, 7, "expected a string key"},
+		{`[1,]`, 3, "expected a value"},
+		{`[1 2]`, 3, "expected ',' or ']'"},
+		{`{"a":1 "b":2}`, 7, "expected ',' or '}'"},
+		{`01`, 1, "unexpected data after the top-level value"},
+		{`1.`, 2, "decimal point"},
+		{`1e`, 2, "exponent"},
+		{`-`, 1, "expected a digit"},
+		{`+1`, 0, "expected a value"},
+		{`tru`, 0, "invalid literal"},
+		{`nul`, 0, "invalid literal"},
+		{`"abc`, 4, "unterminated string"},
+		{"\"a\x01\"", 2, "control character"},
+		{`"\x"`, 2, "invalid escape"},
+		{`"\u12G4"`, 5, "hexadecimal"},
+		{"\"\xff\"", 1, "invalid UTF-8"},
+		{"\xef\xbb\xbf{}", 0, "expected a value"},
+		{`[1]]`, 3, "unexpected data"},
+		{`{"a":1}x`, 7, "unexpected data"},
+		{`[`, 1, "unexpected end of input"},
+		{`[1`, 2, "unexpected end of input"},
+		{`{"a":`, 5, "unexpected end of input"},
+		{`NaN`, 0, "expected a value"},
+		{strings.Repeat("[", MaxDepth+1), MaxDepth, "nesting too deep"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.src, func(t *testing.T) {
+			_, err := Parse([]byte(tt.src))
+			var se *SyntaxError
+			if !errors.As(err, &se) {
+				t.Fatalf("Parse(%q) = %v, want *SyntaxError", tt.src, err)
+			}
+			if se.Offset != tt.offset || !strings.Contains(se.Msg, tt.msg) {
+				t.Errorf("Parse(%q) = offset %d %q, want offset %d containing %q", tt.src, se.Offset, se.Msg, tt.offset, tt.msg)
+			}
+			if json.Valid([]byte(tt.src)) && utf8.ValidString(tt.src) {
+				t.Errorf("encoding/json accepts %q", tt.src)
+			}
+		})
+	}
+}
+
+func TestDepthLimit(t *testing.T) {
+	src := strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth)
+	if _, err := Parse([]byte(src)); err != nil {
+		t.Errorf("Parse(%d nested arrays) = %v, want nil", MaxDepth, err)
+	}
+}
+
+func TestNavigation(t *testing.T) {
+	src := `{"a":[1,{"b":null},"x"],"c\u0064":true,"a":2}`
+	d, err := Parse([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	var kinds []Kind
+	d.Members(0, func(k, v int) bool {
+		if !d.IsKey(k) || d.IsKey(v) {
+			t.Errorf("IsKey(%d), IsKey(%d) = %v, %v, want true, false", k, v, d.IsKey(k), d.IsKey(v))
+		}
+		keys = append(keys, d.Str(k))
+		kinds = append(kinds, d.Kind(v))
+		return true
+	})
+	if want := []string{"a", "cd", "a"}; !reflect.DeepEqual(keys, want) {
+		t.Errorf("Members keys = %q, want %q", keys, want)
+	}
+	if want := []Kind{Array, True, Number}; !reflect.DeepEqual(kinds, want) {
+		t.Errorf("Members kinds = %v, want %v", kinds, want)
+	}
+	arr := 2
+	if got := d.ArrayLen(arr); got != 3 {
+		t.Errorf("ArrayLen(%d) = %d, want 3", arr, got)
+	}
+	var raws []string
+	d.Elements(arr, func(e int) bool { raws = append(raws, string(d.Raw(e))); return true })
+	if want := []string{`1`, `{"b":null}`, `"x"`}; !reflect.DeepEqual(raws, want) {
+		t.Errorf("Elements raw = %q, want %q", raws, want)
+	}
+	if !d.KeyEquals(d.Next(arr), "cd") {
+		t.Errorf("KeyEquals(escaped key, %q) = false, want true", "cd")
+	}
+	if !d.Contains(arr, arr+3) || d.Contains(arr, d.Next(arr)) {
+		t.Errorf("Contains is wrong around node %d", arr)
+	}
+}
+
+func TestAppendQuote(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", `""`},
+		{"plain", `"plain"`},
+		{`q"b\`, `"q\"b\\"`},
+		{"\n\r\t\b\f\x01\x1f", `"\n\r\t\b\f\u0001\u001f"`},
+		{"<&>", `"<&>"`},
+		{"é😀 ü", `"é😀 ü"`},
+		{"a\xffb", "\"a\ufffdb\""},
+	}
+	for _, tt := range tests {
+		got := string(AppendQuote(nil, tt.in))
+		if got != tt.want {
+			t.Errorf("AppendQuote(%q) = %s, want %s", tt.in, got, tt.want)
+		}
+		var back string
+		if err := json.Unmarshal([]byte(got), &back); err != nil || (utf8.ValidString(tt.in) && back != tt.in) {
+			t.Errorf("AppendQuote(%q) = %s does not decode back (%v)", tt.in, got, err)
+		}
+	}
+}
+
+func TestSplice(t *testing.T) {
+	src := []byte(`{"a": [1, 2], "b": {"c": 1.50}}`)
+	d, err := Parse(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	span := func(i int) (int, int) { return d.Span(i) }
+	s1, e1 := span(2) // [1, 2]
+	s2, e2 := span(3) // 1, inside the array
+	s3, e3 := span(6) // {"c": 1.50}
+	edits := []Edit{
+		{Start: s3, End: e3, Text: []byte(`"*"`)},
+		{Start: s2, End: e2, Text: []byte(`"inner"`)},
+		{Start: s1, End: e1, Text: []byte(`"outer"`)},
+		{Start: s1, End: e1, Text: []byte(`"dup"`)},
+	}
+	got := string(Splice(nil, src, edits))
+	want := `{"a": "outer", "b": "*"}`
+	if got != want && got != `{"a": "dup", "b": "*"}` {
+		t.Errorf("Splice = %s, want %s", got, want)
+	}
+	if got := string(Splice([]byte("x"), src, nil)); got != "x"+string(src) {
+		t.Errorf("Splice(no edits) = %s, want prefix + source", got)
+	}
+}
+
+func TestSplicePanicsOnCrossedEdits(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("Splice with partly overlapping edits did not panic")
+		}
+	}()
+	Splice(nil, []byte("0123456789"), []Edit{{Start: 1, End: 5}, {Start: 3, End: 7}})
+}
+
+func TestValueLargeNumber(t *testing.T) {
+	d, err := Parse([]byte(`[1e400, -1e400]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := d.Value(0).([]any)
+	if !math.IsInf(got[0].(float64), 1) || !math.IsInf(got[1].(float64), -1) {
+		t.Errorf("Value([1e400, -1e400]) = %v, want [+Inf -Inf]", got)
+	}
+}
