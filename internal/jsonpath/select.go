@@ -1,0 +1,231 @@
+package jsonpath
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/datamask/datamask/internal/jsontext"
+	"github.com/theory/jsonpath/spec"
+)
+
+// Select returns the nodes p selects in d, as node indices in RFC 9535
+// order (duplicates kept: "$[0,0]" selects node 1 twice). Use [Outermost]
+// to get the distinct nodes to replace.
+func (p *Path) Select(d *jsontext.Doc) []int {
+	return p.AppendSelect(nil, d)
+}
+
+// AppendSelect appends the nodes p selects in d to dst and returns it.
+func (p *Path) AppendSelect(dst []int, d *jsontext.Doc) []int {
+	ev := evaluator{d: d}
+	cur := []int{0}
+	var next []int
+	for si, seg := range p.query.Segments() {
+		if p.needRoot[si] && !ev.rootDone {
+			ev.root, ev.rootDone = d.Value(0), true
+		}
+		next = next[:0]
+		sels := seg.Selectors()
+		if seg.IsDescendant() {
+			for _, n := range cur {
+				end := d.Next(n)
+				// The tape is a pre-order walk: nodes n..end-1 are n and its
+				// descendants in the order RFC 9535 visits them.
+				for v := n; v < end; v++ {
+					if d.IsKey(v) || !d.Kind(v).IsContainer() {
+						continue
+					}
+					for _, sel := range sels {
+						next = ev.apply(next, sel, v)
+					}
+				}
+			}
+		} else {
+			for _, n := range cur {
+				for _, sel := range sels {
+					next = ev.apply(next, sel, n)
+				}
+			}
+		}
+		cur, next = next, cur
+		if len(cur) == 0 {
+			break
+		}
+	}
+	return append(dst, cur...)
+}
+
+type evaluator struct {
+	d        *jsontext.Doc
+	root     any
+	rootDone bool
+	elems    []int // scratch for slices
+}
+
+// apply appends to dst the children of node n that sel selects.
+func (ev *evaluator) apply(dst []int, sel spec.Selector, n int) []int {
+	d := ev.d
+	switch sel := sel.(type) {
+	case spec.Name:
+		name := string(sel)
+		d.Members(n, func(k, v int) bool {
+			if d.KeyEquals(k, name) {
+				dst = append(dst, v)
+			}
+			return true
+		})
+	case spec.Index:
+		if d.Kind(n) != jsontext.Array {
+			return dst
+		}
+		idx := int(sel)
+		if idx < 0 {
+			idx += d.ArrayLen(n)
+			if idx < 0 {
+				return dst
+			}
+		}
+		i := 0
+		d.Elements(n, func(e int) bool {
+			if i == idx {
+				dst = append(dst, e)
+				return false
+			}
+			i++
+			return true
+		})
+	case spec.SliceSelector:
+		if d.Kind(n) != jsontext.Array {
+			return dst
+		}
+		ev.elems = ev.elems[:0]
+		d.Elements(n, func(e int) bool { ev.elems = append(ev.elems, e); return true })
+		lower, upper := sel.Bounds(len(ev.elems))
+		switch step := sel.Step(); {
+		case step > 0:
+			for i := lower; i < upper; i += step {
+				dst = append(dst, ev.elems[i])
+			}
+		case step < 0:
+			for i := upper; lower < i; i += step {
+				dst = append(dst, ev.elems[i])
+			}
+		}
+	case spec.WildcardSelector:
+		d.Children(n, func(c int) bool { dst = append(dst, c); return true })
+	case *spec.FilterSelector:
+		d.Children(n, func(c int) bool {
+			if evalFilter(sel, d.Value(c), ev.root) {
+				dst = append(dst, c)
+			}
+			return true
+		})
+	default:
+		panic(errUnsupportedSelector)
+	}
+	return dst
+}
+
+// evalFilter runs a filter on one candidate node. theory/jsonpath v0.10.2
+// panics (nil dereference) in search() and match() when their first
+// argument selects nothing; RFC 9535 makes that call false, so a panic here
+// counts as "not selected".
+func evalFilter(f *spec.FilterSelector, node, root any) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	return f.Eval(node, root)
+}
+
+// Outermost sorts nodes, removes duplicates and removes every node that lies
+// inside another node of the list, in place, and returns the shortened
+// slice: the distinct, non-nested nodes to replace, in document order.
+func Outermost(d *jsontext.Doc, nodes []int) []int {
+	slices.Sort(nodes)
+	out := nodes[:0]
+	for _, n := range nodes {
+		if len(out) > 0 && d.Contains(out[len(out)-1], n) {
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// NormalizedPath returns the RFC 9535 normalized path of node n in d, such
+// as $['a'][0]. It walks down from the root: O(depth × width).
+func NormalizedPath(d *jsontext.Doc, n int) string {
+	var b strings.Builder
+	b.WriteByte('$')
+	cur := 0
+	for cur != n {
+		found := false
+		switch d.Kind(cur) {
+		case jsontext.Array:
+			i := 0
+			d.Elements(cur, func(e int) bool {
+				if d.Contains(e, n) {
+					b.WriteString("[" + strconv.Itoa(i) + "]")
+					cur, found = e, true
+					return false
+				}
+				i++
+				return true
+			})
+		case jsontext.Object:
+			d.Members(cur, func(k, v int) bool {
+				if d.Contains(v, n) {
+					b.WriteByte('[')
+					b.WriteString(quoteName(d.Str(k)))
+					b.WriteByte(']')
+					cur, found = v, true
+					return false
+				}
+				return true
+			})
+		}
+		if !found {
+			panic("jsonpath: NormalizedPath: node is not a value of the document")
+		}
+	}
+	return b.String()
+}
+
+// quoteName quotes s as an RFC 9535 single-quoted name, escaping as
+// normalized paths do.
+func quoteName(s string) string {
+	var b strings.Builder
+	b.WriteByte('\'')
+	for _, r := range s {
+		switch r {
+		case '\'':
+			b.WriteString(`\'`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\b':
+			b.WriteString(`\b`)
+		case '\f':
+			b.WriteString(`\f`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		default:
+			if r < 0x20 {
+				const hex = "0123456789abcdef"
+				b.WriteString(`\u00`)
+				b.WriteByte(hex[r>>4])
+				b.WriteByte(hex[r&0xf])
+			} else {
+				b.WriteRune(r)
+			}
+		}
+	}
+	b.WriteByte('\'')
+	return b.String()
+}
