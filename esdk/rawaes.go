@@ -1,0 +1,201 @@
+package esdk
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/datamask/datamask/esdk/internal/format"
+)
+
+// RawAESKeyring wraps data keys with a local AES-GCM key (128, 192 or 256
+// bits), binding the encryption context as AAD. Its messages decrypt in every
+// AWS Encryption SDK given the same key, namespace and name. Build it with
+// [NewRawAESKeyring]; it is safe for concurrent use. It never prints its key.
+type RawAESKeyring struct {
+	namespace string
+	name      string
+	aead      cipher.AEAD // built once from the wrapping key
+	bits      int
+}
+
+var _ Keyring = (*RawAESKeyring)(nil)
+
+// wrapTagBits and wrapIVLen are the only parameters of the raw AES keyring's
+// AES-GCM (IV 12 bytes, tag 16 bytes), written in its provider info.
+const (
+	wrapTagBits = 128
+	wrapIVLen   = 12
+)
+
+// NewRawAESKeyring returns a raw AES keyring. namespace becomes the
+// encrypted data keys' provider ID and name is written in their provider
+// info: both must match between the writer and the reader of a message. The
+// wrapping key must be 16, 24 or 32 random bytes; the keyring keeps its own
+// copy (as an expanded AES key).
+func NewRawAESKeyring(namespace, name string, wrappingKey []byte) (*RawAESKeyring, error) {
+	if err := checkKeyringNames("NewRawAESKeyring", namespace, name, 4+4+wrapIVLen); err != nil {
+		return nil, err
+	}
+	switch len(wrappingKey) {
+	case 16, 24, 32:
+	default:
+		return nil, fmt.Errorf("esdk: NewRawAESKeyring: the wrapping key is %d bytes; it must be 16, 24 or 32", len(wrappingKey))
+	}
+	block, err := aes.NewCipher(wrappingKey)
+	if err != nil {
+		return nil, fmt.Errorf("esdk: NewRawAESKeyring: %v", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("esdk: NewRawAESKeyring: %v", err)
+	}
+	return &RawAESKeyring{namespace: namespace, name: name, aead: aead, bits: 8 * len(wrappingKey)}, nil
+}
+
+// checkKeyringNames validates a raw keyring's namespace and name; extra is
+// what the provider info adds to the name.
+func checkKeyringNames(fn, namespace, name string, extra int) error {
+	switch {
+	case namespace == "" || name == "":
+		return fmt.Errorf("esdk: %s: the key namespace and key name must not be empty", fn)
+	case !utf8.ValidString(namespace) || !utf8.ValidString(name):
+		return fmt.Errorf("esdk: %s: the key namespace and key name must be valid UTF-8", fn)
+	case namespace == "aws-kms":
+		return fmt.Errorf("esdk: %s: the key namespace %q is reserved for AWS KMS keyrings", fn, namespace)
+	case len(namespace) > 0xFFFF || len(name)+extra > 0xFFFF:
+		return fmt.Errorf("esdk: %s: the key namespace or key name is too long", fn)
+	}
+	return nil
+}
+
+// OnEncrypt implements [Keyring]: it generates a random data key if m has
+// none, and appends the data key encrypted under the wrapping key with the
+// serialized encryption context as AAD.
+func (k *RawAESKeyring) OnEncrypt(ctx context.Context, m *EncryptionMaterials) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	aad, err := format.MarshalContext(m.EncryptionContext)
+	if err != nil {
+		return fmt.Errorf("esdk: raw AES keyring: encryption context: %v", err)
+	}
+	if m.dataKey == nil {
+		if err := generateDataKey(&m.dataKey, m.Suite); err != nil {
+			return err
+		}
+	}
+	dk := m.dataKey.b
+	info := make([]byte, len(k.name)+8+wrapIVLen)
+	n := copy(info, k.name)
+	binary.BigEndian.PutUint32(info[n:], wrapTagBits)
+	binary.BigEndian.PutUint32(info[n+4:], wrapIVLen)
+	iv := info[n+8:]
+	if _, err := rand.Read(iv); err != nil {
+		return fmt.Errorf("esdk: raw AES keyring: %w", err)
+	}
+	ct := k.aead.Seal(make([]byte, 0, len(dk)+format.TagLen), iv, dk, aad)
+	m.EncryptedDataKeys = append(m.EncryptedDataKeys, EncryptedDataKey{
+		ProviderID:   k.namespace,
+		ProviderInfo: info,
+		Ciphertext:   ct,
+	})
+	return nil
+}
+
+// generateDataKey sets *dst to a random data key of suite's length.
+func generateDataKey(dst **secret, suite Suite) error {
+	n := suite.DataKeyLen()
+	if n == 0 {
+		return errors.New("esdk: cannot generate a data key for unknown suite " + suite.String())
+	}
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return fmt.Errorf("esdk: cannot generate a data key: %w", err)
+	}
+	*dst = &secret{b: b}
+	return nil
+}
+
+// OnDecrypt implements [Keyring]: it tries, in order, the encrypted data keys
+// whose provider ID is the keyring's namespace and whose provider info names
+// its key with the expected tag and IV lengths.
+func (k *RawAESKeyring) OnDecrypt(ctx context.Context, m *DecryptionMaterials, edks []EncryptedDataKey) error {
+	if m.dataKey != nil {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	want := m.Suite.DataKeyLen()
+	if want == 0 {
+		return fmt.Errorf("esdk: raw AES keyring: unknown suite %v", m.Suite)
+	}
+	aad, err := format.MarshalContext(m.EncryptionContext)
+	if err != nil {
+		return &NoDecryptKeyError{Errors: []error{fmt.Errorf("esdk: %v: encryption context: %v", k.id(), err)}}
+	}
+	var errs []error
+	n := len(k.name)
+	for i, e := range edks {
+		if e.ProviderID != k.namespace || len(e.ProviderInfo) != n+8+wrapIVLen ||
+			string(e.ProviderInfo[:n]) != k.name ||
+			binary.BigEndian.Uint32(e.ProviderInfo[n:]) != wrapTagBits ||
+			binary.BigEndian.Uint32(e.ProviderInfo[n+4:]) != wrapIVLen {
+			continue
+		}
+		if len(e.Ciphertext) != want+format.TagLen {
+			errs = append(errs, fmt.Errorf("esdk: %v: encrypted data key %d has the wrong length", k.id(), i+1))
+			continue
+		}
+		dk, err := k.aead.Open(make([]byte, 0, want), e.ProviderInfo[n+8:], e.Ciphertext, aad)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("esdk: %v: cannot decrypt encrypted data key %d (wrong wrapping key, or the encryption context differs)", k.id(), i+1))
+			continue
+		}
+		m.dataKey = &secret{b: dk}
+		return nil
+	}
+	if errs == nil {
+		errs = []error{fmt.Errorf("esdk: %v: the message has no encrypted data key for this key", k.id())}
+	}
+	return &NoDecryptKeyError{Errors: errs}
+}
+
+// keyringID names a keyring in errors and logs; it holds no secret.
+type keyringID struct{ kind, namespace, name string }
+
+func (i keyringID) String() string {
+	return i.kind + " keyring (namespace " + strconv.Quote(i.namespace) + ", name " + strconv.Quote(i.name) + ")"
+}
+
+func (k *RawAESKeyring) id() keyringID { return keyringID{"raw AES", k.namespace, k.name} }
+
+// String names the keyring and its key size, never the key.
+func (k *RawAESKeyring) String() string {
+	return "esdk.RawAESKeyring{Namespace: " + strconv.Quote(k.namespace) + ", Name: " +
+		strconv.Quote(k.name) + ", Key: AES-" + strconv.Itoa(k.bits) + " [REDACTED]}"
+}
+
+// GoString is String.
+func (k *RawAESKeyring) GoString() string { return k.String() }
+
+// Format prints String for every verb.
+func (k *RawAESKeyring) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(k.String())) }
+
+// LogValue logs the namespace, name and key size, never the key.
+func (k *RawAESKeyring) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("type", "raw AES"),
+		slog.String("namespace", k.namespace),
+		slog.String("name", k.name),
+		slog.Int("key_bits", k.bits),
+	)
+}
