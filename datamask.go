@@ -19,12 +19,13 @@ type DataMasker struct {
 	provider  Provider
 	marshal   func(any) ([]byte, error)
 	unmarshal func([]byte, any) error
+	cache     *compileCache // compiled expressions and masks; nil disables caching
 }
 
 // New returns a DataMasker configured by opts. Erase needs no option;
 // Encrypt and Decrypt need [WithProvider].
 func New(opts ...Option) (*DataMasker, error) {
-	m := &DataMasker{marshal: jsonMarshal, unmarshal: jsonUnmarshal}
+	m := &DataMasker{marshal: jsonMarshal, unmarshal: jsonUnmarshal, cache: newCompileCache()}
 	for _, o := range opts {
 		if o == nil {
 			return nil, errors.New("datamask: New: nil Option")

@@ -1,6 +1,7 @@
 package jsontext
 
 import (
+	"sync"
 	"unicode/utf8"
 )
 
@@ -21,11 +22,40 @@ func Parse(src []byte) (*Doc, error) {
 	if len(src) > maxSize {
 		return nil, &SyntaxError{Offset: maxSize, Msg: "document larger than 4 GiB"}
 	}
-	p := parser{src: src, nodes: make([]node, 0, len(src)/16+4)}
+	p := parser{src: src}
+	if bp, ok := tapePool.Get().(*[]node); ok {
+		p.nodes = (*bp)[:0]
+	} else {
+		p.nodes = make([]node, 0, len(src)/8+4)
+	}
 	if err := p.parse(); err != nil {
+		putTape(p.nodes)
 		return nil, err
 	}
 	return &Doc{src: src, nodes: p.nodes}, nil
+}
+
+// tapePool recycles tapes between documents: most of the cost of indexing a
+// large document is otherwise allocating and growing its tape.
+var tapePool sync.Pool
+
+// maxPooledTape bounds the tapes kept for reuse (16 MiB of nodes).
+const maxPooledTape = 1 << 20
+
+func putTape(nodes []node) {
+	if cap(nodes) <= maxPooledTape {
+		nodes = nodes[:0]
+		tapePool.Put(&nodes)
+	}
+}
+
+// Release hands d's index back for reuse by a later Parse. Only call it when
+// nothing uses d any more: d must not be used after Release.
+func (d *Doc) Release() {
+	if d.nodes != nil {
+		putTape(d.nodes)
+		d.nodes = nil
+	}
 }
 
 type parser struct {

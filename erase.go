@@ -1,0 +1,380 @@
+package datamask
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/datamask/datamask/internal/jsonpath"
+	"github.com/datamask/datamask/internal/jsontext"
+)
+
+// Erase irreversibly replaces values of the JSON document doc and returns
+// the new document. The input is not modified.
+//
+// Without [Fields] or [MaskingRules] the whole document is the value: it
+// becomes "*****", or, if it is an array, an array of "*****" of the same
+// length. With a mask option ([CustomMask], [DynamicMask], [RegexMask]) and
+// no fields, every leaf is masked and the structure is kept ({} stays {}).
+//
+// With Fields, each value an expression selects is replaced: an object or
+// a scalar becomes "*****", an array keeps its length with each element
+// "*****". With a mask option or MaskingRules, selected objects and arrays
+// are masked leaf by leaf instead. Strings are masked on their decoded
+// text, numbers, booleans and null on their JSON text ("30" becomes "**"
+// with DynamicMask); the result is always a JSON string.
+//
+// Every expression is resolved against the input before anything is
+// replaced, so a value inside another selected value is covered by it (not
+// an error). A name selects every member with that name when an object has
+// duplicate keys. Everything that is not replaced keeps its exact bytes:
+// key order, number spelling, escapes and whitespace.
+//
+// Errors: [*SyntaxError] if doc is not valid JSON (UTF-8, RFC 8259),
+// [*InvalidPathError] for an expression that is neither RFC 9535 nor the
+// Powertools dialect, [*FieldNotFoundError] for an expression that selects
+// nothing (unless [AllowMissingFields]), [ErrUnsupportedType] when fields
+// are given for a scalar document, and an error naming the option or
+// expression for an invalid mask (a regex RE2 cannot compile, a rule that
+// sets two ways of masking, two rules selecting the same value differently).
+func (m *DataMasker) Erase(doc []byte, opts ...CallOption) ([]byte, error) {
+	cfg, err := newCallConfig("erase", opts)
+	if err != nil {
+		return nil, err
+	}
+	return m.erase(doc, cfg)
+}
+
+// EraseValue erases a Go value: it is marshalled to JSON (with the codec of
+// [WithJSONCodec], encoding/json by default, so structs use their json
+// tags), then erased as [DataMasker.Erase] does. A json.RawMessage is used
+// as it is, bytes intact. A string given with [Fields] or [MaskingRules] is
+// read as JSON text (as Powertools does with a JSON string), so the result
+// is the erased document, not a string; without fields a string is a value
+// like any other and becomes "*****".
+//
+// A value the codec cannot marshal gives an error matching
+// [ErrUnsupportedType] whose cause stays reachable by [errors.As].
+func (m *DataMasker) EraseValue(v any, opts ...CallOption) (json.RawMessage, error) {
+	cfg, err := newCallConfig("erase", opts)
+	if err != nil {
+		return nil, err
+	}
+	var doc []byte
+	switch v := v.(type) {
+	case json.RawMessage:
+		doc = v
+	case string:
+		if cfg.fieldsSet || cfg.rules != nil {
+			doc = []byte(v)
+			break
+		}
+		doc = jsontext.AppendQuote(nil, v)
+	default:
+		if doc, err = m.marshalValue(v); err != nil {
+			return nil, err
+		}
+	}
+	return m.erase(doc, cfg)
+}
+
+// Erase erases doc as [DataMasker.Erase] does, with a shared DataMasker
+// that has no provider.
+func Erase(doc []byte, opts ...CallOption) ([]byte, error) {
+	return sharedMasker().Erase(doc, opts...)
+}
+
+var sharedMasker = sync.OnceValue(func() *DataMasker {
+	m, err := New()
+	if err != nil {
+		panic(err) // New without options cannot fail
+	}
+	return m
+})
+
+// marshalError keeps the codec's error reachable while its text, which may
+// come from a user's MarshalJSON, stays out of the message.
+type marshalError struct {
+	typ   string
+	cause error
+}
+
+func (e *marshalError) Error() string {
+	return ErrUnsupportedType.Error() + ": cannot marshal a " + e.typ + " value to JSON"
+}
+
+func (e *marshalError) Unwrap() []error { return []error{ErrUnsupportedType, e.cause} }
+
+func (m *DataMasker) marshalValue(v any) ([]byte, error) {
+	marshal := m.marshal
+	if marshal == nil {
+		marshal = jsonMarshal
+	}
+	b, err := marshal(v)
+	if err != nil {
+		return nil, &marshalError{typ: fmt.Sprintf("%T", v), cause: err}
+	}
+	return b, nil
+}
+
+// parseDoc validates and indexes doc, turning the scanner's error into the
+// package's *SyntaxError.
+func parseDoc(doc []byte) (*jsontext.Doc, error) {
+	d, err := jsontext.Parse(doc)
+	if err != nil {
+		var se *jsontext.SyntaxError
+		if errors.As(err, &se) {
+			return nil, &SyntaxError{Offset: se.Offset, Msg: se.Msg}
+		}
+		return nil, err
+	}
+	return d, nil
+}
+
+// target is a value to erase and the index of its masker.
+type target struct {
+	node int
+	rule int
+}
+
+func (m *DataMasker) erase(doc []byte, cfg *callConfig) ([]byte, error) {
+	d, err := parseDoc(doc)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Release()
+	var (
+		maskers  []*masker
+		names    []string   // per rule: the expression, for conflict messages
+		rules    []MaskRule // per rule, to tell equal rules from different ones
+		targets  []target
+		leafwise bool
+	)
+	switch {
+	case cfg.rules != nil:
+		exprs := make([]string, 0, len(cfg.rules))
+		for e := range cfg.rules {
+			exprs = append(exprs, e)
+		}
+		slices.Sort(exprs) // deterministic errors whatever the map order
+		for _, e := range exprs {
+			mk, err := m.masker(cfg.rules[e], "masking rule "+strconv.Quote(e))
+			if err != nil {
+				return nil, err
+			}
+			maskers, names, rules = append(maskers, mk), append(names, e), append(rules, cfg.rules[e])
+		}
+		leafwise = true
+		if targets, err = m.resolveTargets(d, exprs, true, cfg); err != nil {
+			return nil, err
+		}
+	default:
+		mk := defaultMasker
+		if cfg.mask != nil {
+			if mk, err = m.masker(*cfg.mask, cfg.maskFrom); err != nil {
+				return nil, err
+			}
+			leafwise = true
+		}
+		maskers = []*masker{mk}
+		if !cfg.fieldsSet {
+			targets = []target{{node: 0}}
+			break
+		}
+		if targets, err = m.resolveTargets(d, cfg.fields, false, cfg); err != nil {
+			return nil, err
+		}
+	}
+	if len(targets) == 0 {
+		return slices.Clone(doc), nil
+	}
+
+	// Keep the outermost targets; the same value selected by two rules
+	// that differ is an error.
+	slices.SortStableFunc(targets, func(a, b target) int { return a.node - b.node })
+	kept := targets[:0]
+	for _, t := range targets {
+		if len(kept) > 0 {
+			last := kept[len(kept)-1]
+			if last.node == t.node {
+				if last.rule != t.rule && rules[last.rule] != rules[t.rule] {
+					return nil, fmt.Errorf("datamask: erase: masking rules %q and %q select the same value with different rules: make them select different values or give them the same rule",
+						names[last.rule], names[t.rule])
+				}
+				continue
+			}
+			if d.Contains(last.node, t.node) {
+				continue
+			}
+		}
+		kept = append(kept, t)
+	}
+
+	var (
+		edits = make([]jsontext.Edit, 0, len(kept))
+		arena []byte   // masked texts, referenced by offsets until the end
+		spans [][2]int // leafwise only, per edit: its text's span in arena
+	)
+	if leafwise {
+		spans = make([][2]int, 0, len(kept))
+	}
+	add := func(n int, text []byte) {
+		s, e := d.Span(n)
+		edits = append(edits, jsontext.Edit{Start: s, End: e, Text: text})
+	}
+	addMasked := func(n int, mk *masker) {
+		start := len(arena)
+		if d.Kind(n) == jsontext.String {
+			arena = mk.appendMasked(arena, d.Str(n))
+		} else {
+			arena = mk.appendMasked(arena, string(d.Raw(n)))
+		}
+		s, e := d.Span(n)
+		edits = append(edits, jsontext.Edit{Start: s, End: e})
+		spans = append(spans, [2]int{start, len(arena)})
+	}
+	for _, t := range kept {
+		mk := maskers[t.rule]
+		n := t.node
+		switch {
+		case !leafwise && d.Kind(n) == jsontext.Array:
+			d.Elements(n, func(e int) bool { add(e, quotedDefaultMask); return true })
+		case !leafwise:
+			add(n, quotedDefaultMask)
+		case d.Kind(n).IsContainer():
+			for v, end := n, d.Next(n); v < end; v++ {
+				if !d.IsKey(v) && !d.Kind(v).IsContainer() {
+					addMasked(v, mk)
+				}
+			}
+		default:
+			addMasked(n, mk)
+		}
+	}
+	for i, sp := range spans {
+		edits[i].Text = arena[sp[0]:sp[1]:sp[1]]
+	}
+	out := make([]byte, 0, len(doc)+len(arena)+len(edits)*len(quotedDefaultMask))
+	return jsontext.Splice(out, doc, edits), nil
+}
+
+// resolveTargets selects every expression in d and returns the selected
+// nodes with the index of their rule (the expression's index when perRule,
+// else 0). It applies the missing-field policy of cfg.
+func (m *DataMasker) resolveTargets(d *jsontext.Doc, exprs []string, perRule bool, cfg *callConfig) ([]target, error) {
+	var targets []target
+	err := m.resolve(d, exprs, cfg, func(i int, nodes []int) {
+		r := 0
+		if perRule {
+			r = i
+		}
+		for _, n := range nodes {
+			targets = append(targets, target{node: n, rule: r})
+		}
+	})
+	return targets, err
+}
+
+// resolve compiles each expression (through the cache), selects it in d and
+// calls found with the expression's index and its matches (in RFC 9535
+// order, possibly with duplicates). An expression that selects nothing is a
+// [*FieldNotFoundError] unless cfg allows missing fields, in which case it
+// is appended to cfg.missing. A scalar document with expressions is
+// [ErrUnsupportedType]. Encrypt and Decrypt with fields reuse it.
+func (m *DataMasker) resolve(d *jsontext.Doc, exprs []string, cfg *callConfig, found func(i int, nodes []int)) error {
+	if k := d.Kind(0); !k.IsContainer() {
+		return fmt.Errorf("%w: fields need an object or array document, not a %s", ErrUnsupportedType, k)
+	}
+	var buf []int
+	for i, e := range exprs {
+		p, err := m.path(e)
+		if err != nil {
+			return err
+		}
+		buf = p.AppendSelect(buf[:0], d)
+		if len(buf) == 0 {
+			if !cfg.allowMissing {
+				return &FieldNotFoundError{Expression: e}
+			}
+			if cfg.missing != nil {
+				*cfg.missing = append(*cfg.missing, e)
+			}
+			continue
+		}
+		found(i, buf)
+	}
+	return nil
+}
+
+// maxCacheEntries bounds each compile cache: past it, new expressions and
+// rules are compiled on every call instead of being kept.
+const maxCacheEntries = 1024
+
+// compileCache keeps compiled expressions and masks of a DataMasker.
+type compileCache struct {
+	mu      sync.RWMutex
+	paths   map[string]*jsonpath.Path
+	maskers map[MaskRule]*masker
+}
+
+func newCompileCache() *compileCache {
+	return &compileCache{paths: map[string]*jsonpath.Path{}, maskers: map[MaskRule]*masker{}}
+}
+
+// path compiles expr, or returns it from the cache.
+func (m *DataMasker) path(expr string) (*jsonpath.Path, error) {
+	c := m.cache
+	if c != nil {
+		c.mu.RLock()
+		p := c.paths[expr]
+		c.mu.RUnlock()
+		if p != nil {
+			return p, nil
+		}
+	}
+	p, err := jsonpath.Compile(expr)
+	if err != nil {
+		var pe *jsonpath.Error
+		if errors.As(err, &pe) {
+			return nil, &InvalidPathError{Expression: expr, Offset: pe.Offset, Err: errors.New(pe.Msg)}
+		}
+		return nil, &InvalidPathError{Expression: expr, Offset: -1, Err: err}
+	}
+	if c != nil {
+		c.mu.Lock()
+		if len(c.paths) < maxCacheEntries {
+			c.paths[expr] = p
+		}
+		c.mu.Unlock()
+	}
+	return p, nil
+}
+
+// masker compiles r, or returns it from the cache. where names the rule in
+// error messages.
+func (m *DataMasker) masker(r MaskRule, where string) (*masker, error) {
+	c := m.cache
+	if c != nil {
+		c.mu.RLock()
+		mk := c.maskers[r]
+		c.mu.RUnlock()
+		if mk != nil {
+			return mk, nil
+		}
+	}
+	mk, err := compileMasker(r, where)
+	if err != nil {
+		return nil, err
+	}
+	if c != nil {
+		c.mu.Lock()
+		if len(c.maskers) < maxCacheEntries {
+			c.maskers[r] = mk
+		}
+		c.mu.Unlock()
+	}
+	return mk, nil
+}

@@ -1,0 +1,68 @@
+package datamask
+
+import (
+	"fmt"
+	"regexp"
+	"testing"
+)
+
+func TestParseFormat(t *testing.T) {
+	re := regexp.MustCompile(`(?P<a>\w)(\w)?`)
+	tests := []struct{ format, in, want string }{
+		{`$1`, "xy", "x"},
+		{`${2}-${a}`, "xy", "y-x"},
+		{`\1\2`, "xy", "xy"},
+		{`\g<2>\g<a>`, "xy", "yx"},
+		{`$$1 $ $x ${x} ${} $3 US$`, "x", "$1 $ $x ${x} ${} $3 US$"},
+		{`\\1 \n\t \- \0`, "x", "\\1 \n\t \\- \x00"},
+		{`\101`, "x", "A"},
+		{`[\2]`, "x", "[]"}, // an unmatched optional group is empty
+		{``, "xy", ""},
+	}
+	for _, tt := range tests {
+		tmpl, err := parseFormat(tt.format, re)
+		if err != nil {
+			t.Errorf("parseFormat(%q) = %v", tt.format, err)
+			continue
+		}
+		m := &masker{kind: maskRegex, re: re, tmpl: tmpl}
+		if got := m.replace(tt.in); got != tt.want {
+			t.Errorf("parseFormat(%q) replacing %q = %q, want %q", tt.format, tt.in, got, tt.want)
+		}
+	}
+	for _, bad := range []string{`\3`, `\g<b>`, `\g<1`, `\q`, `x\`, `\g`} {
+		if _, err := parseFormat(bad, re); err == nil {
+			t.Errorf("parseFormat(%q) = nil error, want an error", bad)
+		}
+	}
+}
+
+func TestCacheBounded(t *testing.T) {
+	m, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range maxCacheEntries + 10 {
+		if _, err := m.path(fmt.Sprintf("$.f%d", i)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.masker(MaskRule{CustomMask: fmt.Sprint(i)}, "CustomMask"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(m.cache.paths); n != maxCacheEntries {
+		t.Errorf("len(cache.paths) = %d, want %d", n, maxCacheEntries)
+	}
+	if n := len(m.cache.maskers); n != maxCacheEntries {
+		t.Errorf("len(cache.maskers) = %d, want %d", n, maxCacheEntries)
+	}
+	p1, _ := m.path("$.f1")
+	p2, _ := m.path("$.f1")
+	if p1 != p2 {
+		t.Error("path($.f1) compiled twice, want the cached *Path")
+	}
+	var zero DataMasker // a zero DataMasker works, without caching
+	if out, err := zero.Erase([]byte(`{"a":1}`), Fields("a")); err != nil || string(out) != `{"a":"*****"}` {
+		t.Errorf("zero DataMasker Erase = %s, %v", out, err)
+	}
+}
