@@ -43,33 +43,40 @@ var aesKey = func() []byte {
 	return k
 }()
 
-// rsaKeys returns a 2048-bit RSA key pair as PEM (SPKI public, PKCS #8
-// private), generated once per test binary.
-var rsaKeys = sync.OnceValues(func() (pair [2][]byte, err error) {
+// rsaTestKey is a 2048-bit RSA key pair, generated once per test binary,
+// with its halves as PEM (SPKI public, PKCS #8 private) for the peers.
+type rsaTestKey struct {
+	priv                  *rsa.PrivateKey
+	publicPEM, privatePEM []byte
+}
+
+var rsaKey = sync.OnceValues(func() (*rsaTestKey, error) {
 	priv, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		return pair, err
+		return nil, err
 	}
 	pub, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
 	if err != nil {
-		return pair, err
+		return nil, err
 	}
 	p8, err := x509.MarshalPKCS8PrivateKey(priv)
 	if err != nil {
-		return pair, err
+		return nil, err
 	}
-	pair[0] = pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})
-	pair[1] = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8})
-	return pair, nil
+	return &rsaTestKey{
+		priv:       priv,
+		publicPEM:  pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}),
+		privatePEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8}),
+	}, nil
 })
 
-func testRSAKeys(t testing.TB) (publicPEM, privatePEM []byte) {
+func testRSAKey(t testing.TB) *rsaTestKey {
 	t.Helper()
-	pair, err := rsaKeys()
+	k, err := rsaKey()
 	if err != nil {
 		t.Fatalf("generating the RSA test key: %v", err)
 	}
-	return pair[0], pair[1]
+	return k
 }
 
 // namedContext is one encryption context of the matrix.

@@ -319,7 +319,11 @@ func (j *JS) read(stdout io.Reader) {
 	var readErr error
 	for {
 		line, err := r.ReadBytes('\n')
-		if len(bytes.TrimSpace(line)) > 0 {
+		if trimmed := bytes.TrimSpace(line); len(trimmed) > 0 && trimmed[0] != '{' {
+			// node's own notices (such as the security-revert warning)
+			// go to stdout; keep them with stderr for diagnostics.
+			_, _ = j.stderr.Write(line)
+		} else if len(trimmed) > 0 {
 			var resp jsResponse
 			if jerr := json.Unmarshal(line, &resp); jerr != nil || resp.ID == nil {
 				readErr = fmt.Errorf("unexpected output line %.200q", line)
