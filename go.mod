@@ -20,4 +20,6 @@ require (
 	github.com/aws/smithy-go v1.28.8 // indirect
 	github.com/rogpeppe/go-internal v1.14.1 // indirect
 	github.com/theory/jsonpath v0.10.2 // indirect
+	golang.org/x/sys v0.26.0 // indirect
+	golang.org/x/tools v0.26.0 // indirect
 )

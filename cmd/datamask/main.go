@@ -1,0 +1,131 @@
+// Command datamask erases the values of JSON documents selected with
+// JSONPath, the command-line face of package datamask.
+//
+// Usage:
+//
+//	datamask erase [-f PATH]... [--mask S | --dynamic | --regex RE --format F]
+//	               [--rules FILE] [--allow-missing] [--ndjson] [FILE]
+//
+// It reads FILE or standard input and writes JSON to standard output;
+// diagnostics go to standard error. The exit status is 0 on success, 1 on
+// failure and 2 on bad usage. Run "datamask erase --help" for the details.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// command is one subcommand. run gets the arguments after the command name.
+type command struct {
+	name    string
+	summary string
+	run     func(env *env, args []string) error
+}
+
+// commands lists the subcommands, in the order the usage shows them.
+// encrypt, decrypt and keygen join them here.
+var commands = []command{
+	{name: "erase", summary: "irreversibly mask the selected values of JSON documents", run: runErase},
+}
+
+// env is what a command may touch: its standard streams.
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}))
+}
+
+// run runs the command line args and returns the exit status.
+func run(args []string, e *env) int {
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, topUsage())
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(e.stdout, topUsage())
+		return 0
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return exitCode(e, c.run(e, args[1:]))
+		}
+	}
+	return exitCode(e, usageErrorf("unknown command %q", args[0]).withHint("run 'datamask --help' for the list of commands"))
+}
+
+func topUsage() string {
+	var b strings.Builder
+	b.WriteString("usage: datamask <command> [flags] [FILE]\n\ncommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  %-9s%s\n", c.name, c.summary)
+	}
+	b.WriteString("\nRun 'datamask <command> --help' for a command's flags and examples.\n")
+	return b.String()
+}
+
+// cliError is an error with an exit status and hint lines for the user.
+type cliError struct {
+	msg   string
+	code  int // 1 failure, 2 usage
+	hints []string
+	// usage, if set, is printed after the message (for usage errors).
+	usage string
+}
+
+func (e *cliError) Error() string { return e.msg }
+
+func (e *cliError) withHint(h string) *cliError {
+	e.hints = append(e.hints, h)
+	return e
+}
+
+func usageErrorf(format string, args ...any) *cliError {
+	return &cliError{msg: fmt.Sprintf(format, args...), code: 2}
+}
+
+func failure(err error, hints ...string) *cliError {
+	return &cliError{msg: err.Error(), code: 1, hints: hints}
+}
+
+// errHelp is returned by a command that printed its help on request.
+var errHelp = errors.New("help requested")
+
+// exitCode prints err (prefixed "datamask: ", with its hints) and returns
+// the exit status for it.
+func exitCode(e *env, err error) int {
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, errHelp) {
+		return 0
+	}
+	code := 1
+	var hints []string
+	usage := ""
+	var ce *cliError
+	if errors.As(err, &ce) {
+		code, hints, usage = ce.code, ce.hints, ce.usage
+	}
+	fmt.Fprintf(e.stderr, "datamask: %s\n", strings.TrimPrefix(err.Error(), "datamask: "))
+	for _, h := range hints {
+		fmt.Fprintf(e.stderr, "hint: %s\n", h)
+	}
+	if usage != "" {
+		fmt.Fprintf(e.stderr, "\n%s", usage)
+	}
+	return code
+}
+
+// warnf prints a warning to standard error.
+func warnf(e *env, format string, args ...any) {
+	fmt.Fprintf(e.stderr, "datamask: warning: "+format+"\n", args...)
+}
