@@ -5,6 +5,17 @@
 // Lambda (Python and TypeScript), and its encrypted values are AWS Encryption
 // SDK messages that those tools, the JS ESDK and the official Go ESDK decrypt.
 //
+// # Erase
+//
+// [Erase] and [DataMasker.Erase] replace the values that JSONPath
+// expressions select ([Fields]) with "*****", a fixed mask ([CustomMask]),
+// a shape-keeping mask ([DynamicMask]), a regular expression ([RegexMask])
+// or a rule per expression ([MaskingRules]). Expressions are RFC 9535
+// JSONPath or the Powertools (jsonpath-ng) dialect: "$.customers[*].ssn"
+// and "customers[*].ssn" select the same values. The document is indexed in
+// one pass and only the selected values are rewritten: every other byte,
+// number spelling and key order included, is kept.
+//
 // (The package documentation is completed with the features it describes.)
 package datamask
 

@@ -214,9 +214,10 @@ func (m *DataMasker) erase(doc []byte, cfg *callConfig) ([]byte, error) {
 	}
 
 	var (
-		edits = make([]jsontext.Edit, 0, len(kept))
-		arena []byte   // masked texts, referenced by offsets until the end
-		spans [][2]int // leafwise only, per edit: its text's span in arena
+		edits   = make([]jsontext.Edit, 0, len(kept))
+		arena   []byte   // masked texts, referenced by offsets until the end
+		scratch []byte   // a decoded string value
+		spans   [][2]int // leafwise only, per edit: its text's span in arena
 	)
 	if leafwise {
 		spans = make([][2]int, 0, len(kept))
@@ -228,9 +229,10 @@ func (m *DataMasker) erase(doc []byte, cfg *callConfig) ([]byte, error) {
 	addMasked := func(n int, mk *masker) {
 		start := len(arena)
 		if d.Kind(n) == jsontext.String {
-			arena = mk.appendMasked(arena, d.Str(n))
+			scratch = d.AppendStr(scratch[:0], n)
+			arena = mk.appendMasked(arena, scratch)
 		} else {
-			arena = mk.appendMasked(arena, string(d.Raw(n)))
+			arena = mk.appendMasked(arena, d.Raw(n))
 		}
 		s, e := d.Span(n)
 		edits = append(edits, jsontext.Edit{Start: s, End: e})

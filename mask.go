@@ -226,13 +226,15 @@ func isNameByte(c byte) bool {
 // appendMasked appends to dst the JSON string that replaces a leaf whose
 // text is s: the decoded value of a string, the JSON text of a number,
 // boolean or null.
-func (m *masker) appendMasked(dst []byte, s string) []byte {
+func (m *masker) appendMasked(dst, s []byte) []byte {
 	switch m.kind {
 	case maskCustom:
 		return jsontext.AppendQuote(dst, m.custom)
 	case maskDynamic:
 		dst = append(dst, '"')
-		for _, r := range s {
+		for i := 0; i < len(s); {
+			r, size := utf8.DecodeRune(s[i:])
+			i += size
 			switch r {
 			case '-', '_', '.', ' ':
 				dst = append(dst, byte(r))
@@ -248,24 +250,24 @@ func (m *masker) appendMasked(dst []byte, s string) []byte {
 }
 
 // replace replaces every match of the pattern in s with the format.
-func (m *masker) replace(s string) string {
-	matches := m.re.FindAllStringSubmatchIndex(s, -1)
+func (m *masker) replace(s []byte) string {
+	matches := m.re.FindAllSubmatchIndex(s, -1)
 	if matches == nil {
-		return s
+		return string(s)
 	}
 	var b strings.Builder
 	last := 0
 	for _, loc := range matches {
-		b.WriteString(s[last:loc[0]])
+		b.Write(s[last:loc[0]])
 		for _, p := range m.tmpl {
 			if p.group < 0 {
 				b.WriteString(p.lit)
 			} else if loc[2*p.group] >= 0 {
-				b.WriteString(s[loc[2*p.group]:loc[2*p.group+1]])
+				b.Write(s[loc[2*p.group]:loc[2*p.group+1]])
 			}
 		}
 		last = loc[1]
 	}
-	b.WriteString(s[last:])
+	b.Write(s[last:])
 	return b.String()
 }

@@ -26,7 +26,7 @@ func TestParseFormat(t *testing.T) {
 			continue
 		}
 		m := &masker{kind: maskRegex, re: re, tmpl: tmpl}
-		if got := m.replace(tt.in); got != tt.want {
+		if got := m.replace([]byte(tt.in)); got != tt.want {
 			t.Errorf("parseFormat(%q) replacing %q = %q, want %q", tt.format, tt.in, got, tt.want)
 		}
 	}
