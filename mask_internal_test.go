@@ -1,6 +1,7 @@
 package datamask
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"testing"
@@ -65,4 +66,24 @@ func TestCacheBounded(t *testing.T) {
 	if out, err := zero.Erase([]byte(`{"a":1}`), Fields("a")); err != nil || string(out) != `{"a":"*****"}` {
 		t.Errorf("zero DataMasker Erase = %s, %v", out, err)
 	}
+}
+
+// FuzzMaskFormat checks that parseFormat never panics and that a format it
+// accepts replaces without panicking and yields valid JSON once quoted.
+func FuzzMaskFormat(f *testing.F) {
+	for _, s := range []string{`\1****\3`, `${1}x$2`, `\g<name>\g<1>`, `$$ $x ${}`, `\\\n\0\101`, `\`, `\g<`, `${1`} {
+		f.Add(s, "john.doe@example.com")
+	}
+	re := regexp.MustCompile(`(?P<name>\w)(\w*)(@.*)?`)
+	f.Fuzz(func(t *testing.T, format, value string) {
+		tmpl, err := parseFormat(format, re)
+		if err != nil {
+			return
+		}
+		m := &masker{kind: maskRegex, re: re, tmpl: tmpl}
+		out := m.appendMasked(nil, []byte(value))
+		if !json.Valid(out) {
+			t.Fatalf("format %q on %q gave %q, not a JSON string", format, value, out)
+		}
+	})
 }
