@@ -75,7 +75,7 @@ func (c *DefaultCMM) EncryptionMaterials(ctx context.Context, req EncryptionMate
 		if err != nil {
 			return nil, fmt.Errorf("esdk: DefaultCMM: %w", err)
 		}
-		m.signingKey = priv
+		m.signingKey = newSigner(priv)
 		ec[PublicKeyContextKey] = pub
 	}
 	if err := c.keyring.OnEncrypt(ctx, m); err != nil {

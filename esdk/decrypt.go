@@ -147,7 +147,7 @@ func (c *Client) Decrypt(ctx context.Context, message []byte, mm MaterialsManage
 		return nil, nil, err
 	}
 
-	encKey, commitKey, err := deriveKeys(h.Suite, dm.dataKey.b, h.MessageID)
+	encKey, commitKey, err := deriveKeys(h.Suite, dm.dataKey.bytes(), h.MessageID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("esdk: Decrypt: %v", err)
 	}

@@ -82,7 +82,7 @@ func (c *Client) Encrypt(ctx context.Context, plaintext []byte, mm MaterialsMana
 	for i, k := range m.EncryptedDataKeys {
 		h.EDKs[i] = format.EDK{ProviderID: k.ProviderID, ProviderInfo: k.ProviderInfo, Ciphertext: k.Ciphertext}
 	}
-	encKey, commitKey, err := deriveKeys(suite, m.dataKey.b, h.MessageID)
+	encKey, commitKey, err := deriveKeys(suite, m.dataKey.bytes(), h.MessageID)
 	if err != nil {
 		return nil, fmt.Errorf("esdk: Encrypt: %v", err)
 	}
@@ -122,7 +122,7 @@ func (c *Client) Encrypt(ctx context.Context, plaintext []byte, mm MaterialsMana
 
 	if suite.Sig != format.SigNone {
 		digest := sha512.Sum384(out)
-		sig, err := ecdsa.SignASN1(rand.Reader, m.signingKey, digest[:])
+		sig, err := ecdsa.SignASN1(rand.Reader, m.signingKey.key(), digest[:])
 		if err != nil {
 			return nil, fmt.Errorf("esdk: Encrypt: cannot sign the message: %v", err)
 		}
@@ -191,10 +191,11 @@ func (c *Client) checkEncryptionMaterials(m *EncryptionMaterials) (format.SuiteI
 		}
 		return suite, nil
 	}
-	if m.signingKey == nil || !hasPub || m.signingKey.Curve != elliptic.P384() {
+	priv := m.signingKey.key()
+	if priv == nil || !hasPub || priv.Curve != elliptic.P384() {
 		return format.SuiteInfo{}, errors.New(prefix + "no P-384 signing key, or no verification key in the encryption context")
 	}
-	want, err := compressPublicKey(&m.signingKey.PublicKey)
+	want, err := compressPublicKey(&priv.PublicKey)
 	if err != nil || want != pub {
 		return format.SuiteInfo{}, errors.New(prefix + "a verification key in the encryption context that does not match its signing key")
 	}

@@ -64,19 +64,34 @@ func MarshalEncryptionContext(ec map[string]string) ([]byte, error) {
 	return b, nil
 }
 
-// secret holds key bytes behind a pointer: fmt prints a nested pointer as an
-// address, never its contents, so even a struct that embeds materials in an
-// unexported field cannot leak a key through %v.
-type secret struct{ b []byte }
+// secret holds key bytes inside a closure. fmt and reflection print a func as
+// an address whatever the verb (a pointer is printed in full by a bad verb
+// such as %s), so not even a struct that holds materials in an unexported
+// field can show a key.
+type secret func() []byte
 
-func (s *secret) bytes() []byte {
+func newSecret(b []byte) secret { return func() []byte { return b } }
+
+func (s secret) bytes() []byte {
 	if s == nil {
 		return nil
 	}
-	return s.b
+	return s()
 }
 
-func setSecret(dst **secret, suite Suite, key []byte, what string) error {
+// signer holds a signing key the way secret holds bytes.
+type signer func() *ecdsa.PrivateKey
+
+func (s signer) key() *ecdsa.PrivateKey {
+	if s == nil {
+		return nil
+	}
+	return s()
+}
+
+func newSigner(k *ecdsa.PrivateKey) signer { return func() *ecdsa.PrivateKey { return k } }
+
+func setSecret(dst *secret, suite Suite, key []byte, what string) error {
 	if *dst != nil {
 		return errors.New("esdk: " + what + ": the data key is already set")
 	}
@@ -87,7 +102,7 @@ func setSecret(dst **secret, suite Suite, key []byte, what string) error {
 	if len(key) != want {
 		return fmt.Errorf("esdk: %s: data key is %d bytes, suite %v needs %d", what, len(key), suite, want)
 	}
-	*dst = &secret{b: slices.Clone(key)}
+	*dst = newSecret(slices.Clone(key))
 	return nil
 }
 
@@ -110,8 +125,8 @@ type EncryptionMaterials struct {
 	// (see [WithReproducedContext]).
 	RequiredContextKeys []string
 
-	dataKey    *secret
-	signingKey *ecdsa.PrivateKey
+	dataKey    secret
+	signingKey signer
 }
 
 // DataKey returns the plaintext data key, or nil if none is set yet. The
@@ -125,7 +140,7 @@ func (m *EncryptionMaterials) SetDataKey(key []byte) error {
 }
 
 // SigningKey returns the ECDSA signing key of a signed suite, else nil.
-func (m *EncryptionMaterials) SigningKey() *ecdsa.PrivateKey { return m.signingKey }
+func (m *EncryptionMaterials) SigningKey() *ecdsa.PrivateKey { return m.signingKey.key() }
 
 // Clone returns a copy of m that shares no map or slice with it, except the
 // byte contents of the encrypted data keys (which are read-only) and the
@@ -139,7 +154,7 @@ func (m *EncryptionMaterials) Clone() *EncryptionMaterials {
 		signingKey:          m.signingKey,
 	}
 	if m.dataKey != nil {
-		c.dataKey = &secret{b: slices.Clone(m.dataKey.b)}
+		c.dataKey = newSecret(slices.Clone(m.dataKey()))
 	}
 	return c
 }
@@ -194,7 +209,7 @@ type DecryptionMaterials struct {
 	// reproduced context.
 	RequiredContextKeys []string
 
-	dataKey         *secret
+	dataKey         secret
 	verificationKey *ecdsa.PublicKey
 }
 
@@ -222,7 +237,7 @@ func (m *DecryptionMaterials) Clone() *DecryptionMaterials {
 		verificationKey:     m.verificationKey,
 	}
 	if m.dataKey != nil {
-		c.dataKey = &secret{b: slices.Clone(m.dataKey.b)}
+		c.dataKey = newSecret(slices.Clone(m.dataKey()))
 	}
 	return c
 }

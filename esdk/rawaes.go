@@ -22,7 +22,9 @@ import (
 type RawAESKeyring struct {
 	namespace string
 	name      string
-	aead      cipher.AEAD // built once from the wrapping key
+	// wrap is AES-GCM under the wrapping key, built once; a func so that
+	// no formatting of the keyring can reach its key schedule.
+	wrap func() cipher.AEAD
 	bits      int
 }
 
@@ -57,7 +59,7 @@ func NewRawAESKeyring(namespace, name string, wrappingKey []byte) (*RawAESKeyrin
 	if err != nil {
 		return nil, fmt.Errorf("esdk: NewRawAESKeyring: %v", err)
 	}
-	return &RawAESKeyring{namespace: namespace, name: name, aead: aead, bits: 8 * len(wrappingKey)}, nil
+	return &RawAESKeyring{namespace: namespace, name: name, wrap: func() cipher.AEAD { return aead }, bits: 8 * len(wrappingKey)}, nil
 }
 
 // checkKeyringNames validates a raw keyring's namespace and name; extra is
@@ -92,7 +94,7 @@ func (k *RawAESKeyring) OnEncrypt(ctx context.Context, m *EncryptionMaterials) e
 			return err
 		}
 	}
-	dk := m.dataKey.b
+	dk := m.dataKey.bytes()
 	info := make([]byte, len(k.name)+8+wrapIVLen)
 	n := copy(info, k.name)
 	binary.BigEndian.PutUint32(info[n:], wrapTagBits)
@@ -101,7 +103,7 @@ func (k *RawAESKeyring) OnEncrypt(ctx context.Context, m *EncryptionMaterials) e
 	if _, err := rand.Read(iv); err != nil {
 		return fmt.Errorf("esdk: raw AES keyring: %w", err)
 	}
-	ct := k.aead.Seal(make([]byte, 0, len(dk)+format.TagLen), iv, dk, aad)
+	ct := k.wrap().Seal(make([]byte, 0, len(dk)+format.TagLen), iv, dk, aad)
 	m.EncryptedDataKeys = append(m.EncryptedDataKeys, EncryptedDataKey{
 		ProviderID:   k.namespace,
 		ProviderInfo: info,
@@ -111,7 +113,7 @@ func (k *RawAESKeyring) OnEncrypt(ctx context.Context, m *EncryptionMaterials) e
 }
 
 // generateDataKey sets *dst to a random data key of suite's length.
-func generateDataKey(dst **secret, suite Suite) error {
+func generateDataKey(dst *secret, suite Suite) error {
 	n := suite.DataKeyLen()
 	if n == 0 {
 		return errors.New("esdk: cannot generate a data key for unknown suite " + suite.String())
@@ -120,7 +122,7 @@ func generateDataKey(dst **secret, suite Suite) error {
 	if _, err := rand.Read(b); err != nil {
 		return fmt.Errorf("esdk: cannot generate a data key: %w", err)
 	}
-	*dst = &secret{b: b}
+	*dst = newSecret(b)
 	return nil
 }
 
@@ -155,12 +157,12 @@ func (k *RawAESKeyring) OnDecrypt(ctx context.Context, m *DecryptionMaterials, e
 			errs = append(errs, fmt.Errorf("esdk: %v: encrypted data key %d has the wrong length", k.id(), i+1))
 			continue
 		}
-		dk, err := k.aead.Open(make([]byte, 0, want), e.ProviderInfo[n+8:], e.Ciphertext, aad)
+		dk, err := k.wrap().Open(make([]byte, 0, want), e.ProviderInfo[n+8:], e.Ciphertext, aad)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("esdk: %v: cannot decrypt encrypted data key %d (wrong wrapping key, or the encryption context differs)", k.id(), i+1))
 			continue
 		}
-		m.dataKey = &secret{b: dk}
+		m.dataKey = newSecret(dk)
 		return nil
 	}
 	if errs == nil {

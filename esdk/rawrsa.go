@@ -82,7 +82,8 @@ type RawRSAKeyring struct {
 	name      string
 	padding   RSAPadding
 	pub       *rsa.PublicKey
-	priv      *rsa.PrivateKey
+	// priv is a func so that no formatting of the keyring reaches the key.
+	priv func() *rsa.PrivateKey
 }
 
 var _ Keyring = (*RawRSAKeyring)(nil)
@@ -119,7 +120,11 @@ func NewRawRSAKeyring(namespace, name string, padding RSAPadding, pub *rsa.Publi
 	if pub != nil && priv != nil && !pub.Equal(&priv.PublicKey) {
 		return nil, fmt.Errorf("esdk: %s: the public key is not the private key's", fn)
 	}
-	return &RawRSAKeyring{namespace: namespace, name: name, padding: padding, pub: pub, priv: priv}, nil
+	k := &RawRSAKeyring{namespace: namespace, name: name, padding: padding, pub: pub}
+	if priv != nil {
+		k.priv = func() *rsa.PrivateKey { return priv }
+	}
+	return k, nil
 }
 
 func (k *RawRSAKeyring) id() keyringID { return keyringID{"raw RSA", k.namespace, k.name} }
@@ -143,9 +148,9 @@ func (k *RawRSAKeyring) OnEncrypt(ctx context.Context, m *EncryptionMaterials) e
 	var err error
 	if k.padding == LegacyRSAPKCS1v15 {
 		//lint:ignore SA1019 the ESDK raw RSA keyring specification requires PKCS #1 v1.5; the name of the option says so.
-		ct, err = rsa.EncryptPKCS1v15(rand.Reader, k.pub, m.dataKey.b)
+		ct, err = rsa.EncryptPKCS1v15(rand.Reader, k.pub, m.dataKey.bytes())
 	} else {
-		ct, err = rsa.EncryptOAEP(k.padding.hash(), rand.Reader, k.pub, m.dataKey.b, nil)
+		ct, err = rsa.EncryptOAEP(k.padding.hash(), rand.Reader, k.pub, m.dataKey.bytes(), nil)
 	}
 	if err != nil {
 		return fmt.Errorf("esdk: %v: cannot encrypt the data key: %v", k.id(), err)
@@ -186,10 +191,10 @@ func (k *RawRSAKeyring) OnDecrypt(ctx context.Context, m *DecryptionMaterials, e
 			dk = make([]byte, want)
 			if _, err = rand.Read(dk); err == nil {
 				//lint:ignore SA1019 the ESDK raw RSA keyring specification requires PKCS #1 v1.5; this is its implicit-rejection form.
-				err = rsa.DecryptPKCS1v15SessionKey(nil, k.priv, e.Ciphertext, dk)
+				err = rsa.DecryptPKCS1v15SessionKey(nil, k.priv(), e.Ciphertext, dk)
 			}
 		} else {
-			dk, err = rsa.DecryptOAEP(k.padding.hash(), nil, k.priv, e.Ciphertext, nil)
+			dk, err = rsa.DecryptOAEP(k.padding.hash(), nil, k.priv(), e.Ciphertext, nil)
 			if err == nil && len(dk) != want {
 				err = errors.New("wrong data key length")
 			}
@@ -198,7 +203,7 @@ func (k *RawRSAKeyring) OnDecrypt(ctx context.Context, m *DecryptionMaterials, e
 			errs = append(errs, fmt.Errorf("esdk: %v: cannot decrypt encrypted data key %d (wrong key or padding)", k.id(), i+1))
 			continue
 		}
-		m.dataKey = &secret{b: dk}
+		m.dataKey = newSecret(dk)
 		return nil
 	}
 	if errs == nil {
