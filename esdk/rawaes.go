@@ -25,7 +25,7 @@ type RawAESKeyring struct {
 	// wrap is AES-GCM under the wrapping key, built once; a func so that
 	// no formatting of the keyring can reach its key schedule.
 	wrap func() cipher.AEAD
-	bits      int
+	bits int
 }
 
 var _ Keyring = (*RawAESKeyring)(nil)

@@ -20,8 +20,8 @@ func leaks(out string, key []byte) bool {
 		hex.EncodeToString(key),
 		strings.ToUpper(hex.EncodeToString(key)),
 		base64.StdEncoding.EncodeToString(key),
-		fmt.Sprint(key),          // [1 2 3]
-		fmt.Sprintf("%#v", key),  // []byte{0x1, ...}
+		fmt.Sprint(key),         // [1 2 3]
+		fmt.Sprintf("%#v", key), // []byte{0x1, ...}
 		strings.Trim(fmt.Sprint(key), "[]"),
 	}
 	for _, f := range forms {
