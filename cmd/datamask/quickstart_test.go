@@ -1,0 +1,50 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestQuickstart runs the README quickstart commands on the sample files of
+// the repository's testdata folder.
+func TestQuickstart(t *testing.T) {
+	customer, err := os.ReadFile("../../testdata/customer.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args    []string
+		changes map[string]string // original text → erased text
+	}{
+		{[]string{"erase", "-f", "$.ssn", "../../testdata/customer.json"},
+			map[string]string{`"ssn": "123-45-6789"`: `"ssn": "*****"`}},
+		{[]string{"erase", "--rules", "../../testdata/rules.json", "../../testdata/customer.json"},
+			map[string]string{
+				`"ssn": "123-45-6789"`:                 `"ssn": "XXX-XX-XXXX"`,
+				`"email": "ana.silva@example.com"`:     `"email": "a****@example.com"`,
+				`"card_number": "4111-1111-1111-1111"`: `"card_number": "****-****-****-****"`,
+				`{"street": "123 Main St", "city"`:     `{"street": "*****", "city"`,
+				`{"street": "456 ACME Ave", "city"`:    `{"street": "*****", "city"`,
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run(tt.args, &env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr}); code != 0 {
+				t.Fatalf("datamask %s = exit %d, %s", strings.Join(tt.args, " "), code, stderr.String())
+			}
+			want := string(customer)
+			for from, to := range tt.changes {
+				if !strings.Contains(want, from) {
+					t.Fatalf("customer.json lacks %s", from)
+				}
+				want = strings.Replace(want, from, to, 1)
+			}
+			if stdout.String() != want {
+				t.Errorf("datamask %s =\n%s\nwant\n%s", strings.Join(tt.args, " "), stdout.String(), want)
+			}
+		})
+	}
+}
