@@ -173,7 +173,7 @@ func (m *DataMasker) erase(doc []byte, cfg *callConfig) ([]byte, error) {
 		}
 	default:
 		mk := defaultMasker
-		if cfg.mask != nil {
+		if cfg.mask != nil && *cfg.mask != (MaskRule{}) { // CustomMask("") is the default mask
 			if mk, err = m.masker(*cfg.mask, cfg.maskFrom); err != nil {
 				return nil, err
 			}

@@ -39,6 +39,7 @@ func TestErase(t *testing.T) {
 		{"regex filter dialect", `[{"n":"John"},{"n":"Ana"}]`, []datamask.CallOption{F("$[?(@.n =~ 'oh')].n")}, `[{"n":"*****"},{"n":"Ana"}]`},
 
 		// Fields with a mask option: leaf by leaf.
+		{"empty custom mask is the default", `{"a":[1,{"b":2}],"c":{"d":3}}`, []datamask.CallOption{F("a", "c"), datamask.CustomMask("")}, `{"a":["*****","*****"],"c":"*****"}`},
 		{"custom on array", `{"a":["x",{"y":1}]}`, []datamask.CallOption{F("a"), datamask.CustomMask("NO")}, `{"a":["NO",{"y":"NO"}]}`},
 		{"custom used as given", `{"a":"x"}`, []datamask.CallOption{F("a"), datamask.CustomMask("a \"long\" mask é<>")}, `{"a":"a \"long\" mask é<>"}`},
 		{"dynamic number", `{"age":30}`, []datamask.CallOption{F("age"), datamask.DynamicMask()}, `{"age":"**"}`},
