@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // upper is a per-line function that also fails on demand.
@@ -79,5 +81,39 @@ func TestStreamNDJSONLongLine(t *testing.T) {
 	}
 	if out.String() != "OK\n" {
 		t.Errorf("output = %q, want the first line", out.String())
+	}
+}
+
+// TestStreamNDJSONParallel checks that batches run on several workers at
+// once: with a per-line function that waits, the stream takes about
+// 1/GOMAXPROCS of the sequential time (waiting needs no CPU, so a busy
+// machine does not change this).
+func TestStreamNDJSONParallel(t *testing.T) {
+	workers := runtime.GOMAXPROCS(0)
+	if workers < 2 {
+		t.Skip("GOMAXPROCS is 1: nothing runs in parallel")
+	}
+	const lines = 4 * batchLines
+	const wait = 500 * time.Microsecond
+	in := strings.Repeat("x\n", lines)
+	var out bytes.Buffer
+	start := time.Now()
+	err := streamNDJSON(strings.NewReader(in), &out, func(line []byte) ([]byte, error) {
+		time.Sleep(wait)
+		return line, nil
+	})
+	elapsed := time.Since(start)
+	if err != nil || out.String() != in {
+		t.Fatalf("streamNDJSON = %v", err)
+	}
+	// time.Sleep sleeps at least wait, often more: measure the real
+	// sequential cost instead of assuming it.
+	seqStart := time.Now()
+	for range lines / 8 {
+		time.Sleep(wait)
+	}
+	sequential := 8 * time.Since(seqStart)
+	if elapsed > sequential*3/4 {
+		t.Errorf("streamNDJSON took %v for %d waiting lines, sequential takes %v: batches did not run in parallel", elapsed, lines, sequential)
 	}
 }
