@@ -192,9 +192,9 @@ func TestOfficialDecryptsSharedVectors(t *testing.T) {
 				}
 				var got *OfficialDecrypted
 				if v.CMM == "RequiredEncryptionContext" {
-					cmm, err := o.RequiredContextCMM(ctx, kr, sortedKeys(v.EncryptionContext))
-					if err != nil {
-						t.Fatal(err)
+					cmm, cerr := o.RequiredContextCMM(ctx, kr, sortedKeys(v.EncryptionContext))
+					if cerr != nil {
+						t.Fatal(cerr)
 					}
 					got, err = o.DecryptWithCMM(ctx, cmm, msg, v.EncryptionContext)
 				} else {
