@@ -143,7 +143,9 @@ type MaskRule struct {
 
 // MaskingRules erases each expression's matches with its own rule. It
 // replaces Fields and the global mask options, and cannot be combined with
-// them.
+// them. Selected objects and arrays are masked leaf by leaf, whatever the
+// rule. Two rules that select the same value with different rules are an
+// error; a value inside another rule's match is covered by that rule.
 func MaskingRules(rules map[string]MaskRule) CallOption {
 	return callOption(func(c *callConfig) error {
 		if len(rules) == 0 {
@@ -159,7 +161,9 @@ func MaskingRules(rules map[string]MaskRule) CallOption {
 
 // AllowMissingFields lets expressions that select nothing pass instead of
 // failing with [*FieldNotFoundError]. If missing is not nil, those
-// expressions are appended to it, in the order given.
+// expressions are appended to it, in the order given ([MaskingRules]: in
+// sorted order of the expressions). An expression whose match lies inside
+// another expression's match counts as matched.
 func AllowMissingFields(missing *[]string) CallOption {
 	return callOption(func(c *callConfig) error {
 		c.allowMissing, c.missing = true, missing
