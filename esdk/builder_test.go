@@ -23,6 +23,9 @@ type msgSpec struct {
 	frameLen  int // framed only
 	ec        map[string]string
 	plaintext []byte
+	// fullFinal makes the last full frame of an exact multiple the final
+	// frame, instead of an empty final frame (the spec allows both).
+	fullFinal bool
 }
 
 // buildMessage writes spec's message with data keys from kr.
@@ -95,6 +98,14 @@ func buildMessage(t testing.TB, kr Keyring, spec msgSpec) []byte {
 		out = format.AppendSingleBlockHeader(out, seqIV[:], uint64(len(spec.plaintext)))
 		aad := format.AppendBodyAAD(nil, h.MessageID, format.SingleBlock, 1, uint64(len(spec.plaintext)))
 		out = aead.Seal(out, seqIV[:], spec.plaintext, aad)
+	} else if spec.fullFinal {
+		fs := newFrameSealer(aead, h.MessageID, spec.frameLen)
+		pt := spec.plaintext
+		for len(pt) > spec.frameLen {
+			out = fs.regular(out, pt[:spec.frameLen])
+			pt = pt[spec.frameLen:]
+		}
+		out = fs.final(out, pt)
 	} else {
 		out = sealFrames(out, aead, h.MessageID, spec.plaintext, spec.frameLen)
 	}

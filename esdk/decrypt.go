@@ -10,6 +10,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 
 	"github.com/datamask/datamask/esdk/internal/format"
@@ -173,13 +174,29 @@ func (c *Client) Decrypt(ctx context.Context, message []byte, mm MaterialsManage
 		return nil, nil, invalid("header tag")
 	}
 
+	// For a large signed message, hash it on another core while the body
+	// is decrypted (and always wait for that goroutine: it reads message).
+	var digests chan []byte
+	if sig != nil && ptLen >= parallelHashMin && runtime.GOMAXPROCS(0) > 1 {
+		digests = make(chan []byte, 1)
+		go func() { digests <- signatureDigest(h.Suite, message[:signedLen]) }()
+	}
 	plaintext, err := openBody(aead, h, body, ptLen)
+	var digest []byte
+	if digests != nil {
+		digest = <-digests
+	}
 	if err != nil {
 		return nil, nil, err
 	}
-	if sig != nil && !verifySignature(h.Suite, dm.verificationKey, message[:signedLen], sig) {
-		clear(plaintext)
-		return nil, nil, invalid("signature")
+	if sig != nil {
+		if digest == nil {
+			digest = signatureDigest(h.Suite, message[:signedLen])
+		}
+		if !ecdsa.VerifyASN1(dm.verificationKey, digest, sig) {
+			clear(plaintext)
+			return nil, nil, invalid("signature")
+		}
 	}
 
 	return plaintext, &Header{
@@ -325,15 +342,12 @@ func openBody(aead cipher.AEAD, h *format.Header, b []byte, ptLen int) ([]byte, 
 	}
 }
 
-// verifySignature checks the footer signature over signed.
-func verifySignature(s format.SuiteInfo, pub *ecdsa.PublicKey, signed, sig []byte) bool {
-	if pub == nil {
-		return false
-	}
+// signatureDigest hashes the signed part of a message for suite s.
+func signatureDigest(s format.SuiteInfo, signed []byte) []byte {
 	if s.Sig == format.SigP256 {
 		d := sha256.Sum256(signed)
-		return ecdsa.VerifyASN1(pub, d[:], sig)
+		return d[:]
 	}
 	d := sha512.Sum384(signed)
-	return ecdsa.VerifyASN1(pub, d[:], sig)
+	return d[:]
 }

@@ -2,6 +2,7 @@ package esdk
 
 import (
 	"context"
+	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -118,44 +120,116 @@ func (c *Client) Encrypt(ctx context.Context, plaintext []byte, mm MaterialsMana
 	h.Tag = aead.Seal(tag[:0], zeroIV[:], nil, headerAAD)
 	out = h.AppendAuth(out)
 
-	out = sealFrames(out, aead, h.MessageID, plaintext, frameLen)
-
-	if suite.Sig != format.SigNone {
-		digest := sha512.Sum384(out)
-		sig, err := ecdsa.SignASN1(rand.Reader, m.signingKey.key(), digest[:])
-		if err != nil {
-			return nil, fmt.Errorf("esdk: Encrypt: cannot sign the message: %v", err)
-		}
-		out = binary.BigEndian.AppendUint16(out, uint16(len(sig)))
-		out = append(out, sig...)
+	if suite.Sig == format.SigNone {
+		return sealFrames(out, aead, h.MessageID, plaintext, frameLen), nil
 	}
-	return out, nil
+	var digest [sha512.Size384]byte
+	if len(plaintext) >= parallelHashMin && runtime.GOMAXPROCS(0) > 1 {
+		out, digest = sealAndHash(out, aead, h.MessageID, plaintext, frameLen)
+	} else {
+		out = sealFrames(out, aead, h.MessageID, plaintext, frameLen)
+		digest = sha512.Sum384(out)
+	}
+	sig, err := ecdsa.SignASN1(rand.Reader, m.signingKey.key(), digest[:])
+	if err != nil {
+		return nil, fmt.Errorf("esdk: Encrypt: cannot sign the message: %v", err)
+	}
+	out = binary.BigEndian.AppendUint16(out, uint16(len(sig)))
+	return append(out, sig...), nil
+}
+
+// parallelHashMin is the plaintext size from which the signature hash runs
+// on another core, beside the encryption or decryption of the body: SHA-384
+// is four times slower than AES-GCM, so a large signed message costs about
+// its hashing alone.
+const parallelHashMin = 128 << 10
+
+// hashBatch is how much plaintext is sealed before its ciphertext is handed
+// to the hashing goroutine.
+const hashBatch = 64 << 10
+
+// sealAndHash appends the framed body of plaintext to out (whose capacity
+// holds the whole message, so it is never reallocated) and returns it with
+// the SHA-384 of everything up to the end of the body, hashed on another
+// goroutine while later frames are sealed.
+func sealAndHash(out []byte, aead cipher.AEAD, messageID, plaintext []byte, frameLen int) ([]byte, [sha512.Size384]byte) {
+	regions := make(chan []byte, 16)
+	done := make(chan [sha512.Size384]byte, 1)
+	go func() {
+		d := sha512.New384()
+		for r := range regions {
+			d.Write(r)
+		}
+		var sum [sha512.Size384]byte
+		d.Sum(sum[:0])
+		done <- sum
+	}()
+	fs := newFrameSealer(aead, messageID, frameLen)
+	sent := 0
+	batch := max(1, hashBatch/frameLen) * frameLen
+	for len(plaintext) >= frameLen {
+		n := min(batch, len(plaintext)/frameLen*frameLen)
+		for chunk := plaintext[:n]; len(chunk) > 0; chunk = chunk[frameLen:] {
+			out = fs.regular(out, chunk[:frameLen])
+		}
+		plaintext = plaintext[n:]
+		regions <- out[sent:len(out):len(out)]
+		sent = len(out)
+	}
+	out = fs.final(out, plaintext)
+	regions <- out[sent:len(out):len(out)]
+	close(regions)
+	return out, <-done
 }
 
 // sealFrames appends the framed body of plaintext to out.
-func sealFrames(out []byte, aead interface {
-	Seal(dst, nonce, plaintext, additionalData []byte) []byte
-}, messageID, plaintext []byte, frameLen int) []byte {
-	aadBuf := make([]byte, 0, format.MaxBodyAADLen)
-	var ivBuf [format.IVLen]byte
-	iv := ivBuf[:]
-	seq := uint32(1)
+func sealFrames(out []byte, aead cipher.AEAD, messageID, plaintext []byte, frameLen int) []byte {
+	fs := newFrameSealer(aead, messageID, frameLen)
 	for len(plaintext) >= frameLen {
-		binary.BigEndian.PutUint32(iv[8:], seq)
-		out = binary.BigEndian.AppendUint32(out, seq)
-		out = append(out, iv...)
-		aad := format.AppendBodyAAD(aadBuf[:0], messageID, format.RegularFrame, seq, uint64(frameLen))
-		out = aead.Seal(out, iv, plaintext[:frameLen], aad)
+		out = fs.regular(out, plaintext[:frameLen])
 		plaintext = plaintext[frameLen:]
-		seq++
 	}
-	binary.BigEndian.PutUint32(iv[8:], seq)
+	return fs.final(out, plaintext)
+}
+
+// frameSealer writes the frames of one message body in order: regular
+// frames of exactly the frame length, then one final frame.
+type frameSealer struct {
+	aead      cipher.AEAD
+	messageID []byte
+	frameLen  int
+	seq       uint32
+	aad       []byte
+	iv        []byte
+}
+
+func newFrameSealer(aead cipher.AEAD, messageID []byte, frameLen int) *frameSealer {
+	return &frameSealer{
+		aead: aead, messageID: messageID, frameLen: frameLen, seq: 1,
+		aad: make([]byte, 0, format.MaxBodyAADLen),
+		iv:  make([]byte, format.IVLen),
+	}
+}
+
+// regular appends a regular frame holding chunk (frameLen bytes).
+func (s *frameSealer) regular(out, chunk []byte) []byte {
+	binary.BigEndian.PutUint32(s.iv[8:], s.seq)
+	out = binary.BigEndian.AppendUint32(out, s.seq)
+	out = append(out, s.iv...)
+	aad := format.AppendBodyAAD(s.aad[:0], s.messageID, format.RegularFrame, s.seq, uint64(s.frameLen))
+	s.seq++
+	return s.aead.Seal(out, s.iv, chunk, aad)
+}
+
+// final appends the final frame holding chunk (0 to frameLen bytes).
+func (s *frameSealer) final(out, chunk []byte) []byte {
+	binary.BigEndian.PutUint32(s.iv[8:], s.seq)
 	out = binary.BigEndian.AppendUint32(out, format.FinalFrameMarker)
-	out = binary.BigEndian.AppendUint32(out, seq)
-	out = append(out, iv...)
-	out = binary.BigEndian.AppendUint32(out, uint32(len(plaintext)))
-	aad := format.AppendBodyAAD(aadBuf[:0], messageID, format.FinalFrame, seq, uint64(len(plaintext)))
-	return aead.Seal(out, iv, plaintext, aad)
+	out = binary.BigEndian.AppendUint32(out, s.seq)
+	out = append(out, s.iv...)
+	out = binary.BigEndian.AppendUint32(out, uint32(len(chunk)))
+	aad := format.AppendBodyAAD(s.aad[:0], s.messageID, format.FinalFrame, s.seq, uint64(len(chunk)))
+	return s.aead.Seal(out, s.iv, chunk, aad)
 }
 
 // checkEncryptionMaterials validates what a materials manager returned.

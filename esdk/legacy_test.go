@@ -78,3 +78,26 @@ func (c *countingCMM) DecryptionMaterials(ctx context.Context, req DecryptionMat
 	c.decrypts++
 	return c.next.DecryptionMaterials(ctx, req)
 }
+
+// TestDecryptFullFinalFrame decrypts messages whose plaintext is an exact
+// multiple of the frame length and whose last full frame is the final frame
+// (Encrypt writes an empty final frame instead; readers must take both).
+func TestDecryptFullFinalFrame(t *testing.T) {
+	kr := mustAESKeyring(t, bytes.Repeat([]byte{3}, 32))
+	cmm := mustCMM(t, kr)
+	c := mustClient(t, WithCommitmentPolicy(RequireEncryptAllowLegacyDecrypt))
+	for _, suite := range []uint16{0x0478, 0x0578, 0x0178, 0x0378} {
+		for _, n := range []int{16, 32, 160} {
+			pt := bytes.Repeat([]byte{'f'}, n)
+			msg := buildMessage(t, kr, msgSpec{suite: suite, frameLen: 16, plaintext: pt, fullFinal: true})
+			full := buildMessage(t, kr, msgSpec{suite: suite, frameLen: 16, plaintext: pt})
+			if len(msg) >= len(full) {
+				t.Fatalf("suite %04x: the full-final-frame message is not shorter (%d >= %d bytes)", suite, len(msg), len(full))
+			}
+			got, _, err := c.Decrypt(context.Background(), msg, cmm)
+			if err != nil || !bytes.Equal(got, pt) {
+				t.Fatalf("Decrypt(suite %04x, %d bytes, full final frame) = %d bytes, %v", suite, n, len(got), err)
+			}
+		}
+	}
+}
