@@ -1,6 +1,99 @@
 // Package esdk reads and writes AWS Encryption SDK messages: envelope
-// encryption whose output any AWS Encryption SDK (Python, Java, JavaScript,
-// .NET, Go, the CLI) and Powertools for AWS Lambda decrypt, and which
-// decrypts what they write. It is written on Go's standard crypto from the
-// public specification.
+// encryption whose output the AWS Encryption SDKs (Python, Java, JavaScript,
+// .NET, C, Go, the CLI) and Powertools for AWS Lambda decrypt, and which
+// decrypts what they write. It is written from the public specification on
+// Go's standard crypto only.
+//
+// Start with [NewClient], a keyring ([NewRawAESKeyring] for a local key; the
+// AWS KMS keyrings live in their own package so that this one needs no AWS
+// SDK), and [NewDefaultCMM] over the keyring; then call [Client.Encrypt] and
+// [Client.Decrypt]. See Example (RawAES).
+//
+// # Messages
+//
+// Encrypt writes message format version 2, framed (frame length 4096 by
+// default, [WithFrameLength]), with one of the two suites that commit to
+// their key: [AES256GCMHKDFSHA512CommitKeyECDSAP384] (0x0578, the default,
+// signed with ECDSA P-384) or [AES256GCMHKDFSHA512CommitKey] (0x0478,
+// unsigned and much faster; right when everyone who can encrypt is trusted).
+// A plaintext that is an exact multiple of the frame length ends with an
+// empty final frame, as the Python and JavaScript SDKs write.
+//
+// Decrypt reads format versions 1 and 2, framed and non-framed, in all
+// eleven suites. The nine legacy suites, which do not commit to their key,
+// are refused with [ErrLegacySuite] unless the client is built with
+// [RequireEncryptAllowLegacyDecrypt]. Decrypt returns nothing until every
+// check has passed, in the specification's order: the commitment policy and
+// the caller's expected context before any materials manager runs; the key
+// commitment, compared in constant time before the key is otherwise used;
+// the header tag; each frame, whose sequence numbers and IVs must run from 1
+// without gaps; the signature over every byte before the footer; and no byte
+// after the end. Plaintext is never released early: there is no streaming
+// API, a message is decrypted from memory in one call.
+//
+// # Materials
+//
+// A [Keyring] wraps and unwraps data keys; [RawAESKeyring], [RawRSAKeyring]
+// and [MultiKeyring] are the local ones. A [MaterialsManager] turns a
+// request into materials: [DefaultCMM] creates the signing key of signed
+// suites (publishing its public half in the encryption context under
+// aws-crypto-public-key) and calls a keyring; [RequiredContextCMM] makes
+// context keys required (authenticated but not stored); a data key cache
+// wraps any manager. Materials never print their keys: String, GoString,
+// Format and LogValue redact them, and the keys are held where no fmt verb
+// or reflection reaches them.
+//
+// # Encryption context
+//
+// [WithEncryptionContext] binds key-value pairs to a message; they are
+// stored in its header in the clear. Keys starting with "aws-crypto-" are
+// reserved. On decrypt, [WithExpectedContext] demands that the message's
+// context (ignoring aws-crypto-public-key) equal the given one exactly, the
+// semantics of Powertools' data masking, and [WithReproducedContext] gives
+// the specification's semantics: shared keys must agree, and pairs the
+// message does not store are authenticated with its header. Either mismatch
+// is a [*ContextMismatchError], raised right after the header is parsed,
+// before any key is used.
+//
+// # Errors
+//
+// Decrypt fails with [ErrInvalidMessage] for any malformed, truncated,
+// extended or altered message, without saying which check failed; with a
+// [*NoDecryptKeyError] (errors.Is [ErrNoDecryptKey]) when no keyring can
+// decrypt a data key, listing each attempt's cause; with
+// [*ContextMismatchError], [ErrLegacySuite] or [ErrTooManyEncryptedDataKeys]
+// as above. Invalid arguments and options give descriptive errors. No error
+// holds plaintext, key material or message bytes.
+//
+// # Limits
+//
+// A message may carry at most [DefaultMaxEncryptedDataKeys] (10) encrypted
+// data keys, on encrypt and on decrypt, unless [WithMaxEncryptedDataKeys]
+// says otherwise: each one of a hostile message could cost a keyring attempt.
+// No length field of a message is trusted for an allocation before it has
+// been checked against the bytes that remain: decrypting n bytes allocates a
+// small multiple of n (FuzzDecrypt checks it).
+//
+// # Performance
+//
+// Measured with go test -bench . -count 5 (median) on an AMD EPYC with two
+// vCPUs shared with other jobs, Go 1.26, a raw AES-256 keyring, the default
+// CMM, frame length 4096 and a two-pair context; one message per operation:
+//
+//	suite   size    encrypt          decrypt
+//	0x0478  64 B      7.3 µs           7.2 µs
+//	0x0478  1 KiB     8.2 µs           7.7 µs
+//	0x0478  1 MiB     0.64 ms 1.6 GB/s 0.63 ms 1.7 GB/s
+//	0x0578  64 B      305 µs           487 µs
+//	0x0578  1 KiB     293 µs           487 µs
+//	0x0578  1 MiB     2.1 ms  0.5 GB/s 2.5 ms  0.4 GB/s
+//
+// The unsigned suite costs HKDF-SHA512 (done as three HMACs on one reused
+// digest), one AES key schedule and AES-GCM. The signed suite adds an ECDSA
+// P-384 key generation and signature (about 300 µs) to encrypt and a
+// signature verification (about 480 µs) to decrypt, and SHA-384 over the
+// whole message (about 0.9 GB/s on this CPU, so a large signed message
+// cannot reach 1 GB/s; from 128 KiB the hash runs on a second core beside
+// AES-GCM). A data key cache that reuses materials (and so the signing key)
+// saves the key generation but not the signature.
 package esdk

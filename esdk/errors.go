@@ -32,7 +32,36 @@ var (
 	// ErrNoDecryptKey is matched (with errors.Is) by every
 	// [*NoDecryptKeyError].
 	ErrNoDecryptKey = errors.New("esdk: no keyring could decrypt a data key of the message")
+
+	// ErrEncryptKey is matched (with errors.Is) by every
+	// [*EncryptKeyError].
+	ErrEncryptKey = errors.New("esdk: cannot generate or encrypt the data key")
 )
+
+// EncryptKeyError is returned, through the materials manager and
+// [Client.Encrypt], when a keyring could not generate or encrypt the data
+// key: a key service refused (a disabled or unknown key, no permission, a
+// throttled or unreachable service) or answered something invalid. Err is
+// the cause; an AWS error in it (smithy.APIError, *types.DisabledException,
+// ...) is reachable with [errors.As]. errors.Is(err, ErrEncryptKey) is true
+// for it. Keyrings return a cancelled or expired ctx as it is, not as an
+// EncryptKeyError.
+type EncryptKeyError struct {
+	Err error
+}
+
+func (e *EncryptKeyError) Error() string {
+	if e.Err == nil {
+		return ErrEncryptKey.Error()
+	}
+	return ErrEncryptKey.Error() + ": " + strings.TrimPrefix(e.Err.Error(), "esdk: ")
+}
+
+// Unwrap returns the cause.
+func (e *EncryptKeyError) Unwrap() error { return e.Err }
+
+// Is reports whether target is [ErrEncryptKey].
+func (e *EncryptKeyError) Is(target error) bool { return target == ErrEncryptKey }
 
 // NoDecryptKeyError is returned when no keyring could decrypt any encrypted
 // data key of a message: no key is configured for them, the keys are wrong,

@@ -6,8 +6,8 @@ import (
 
 // Keyring wraps and unwraps data keys. [NewRawAESKeyring],
 // [NewRawRSAKeyring] and [NewMultiKeyring] build the keyrings of this
-// package; package awskms has the AWS KMS ones. Implementations must be safe
-// for concurrent use.
+// package; the AWS KMS keyrings live in their own package. Implementations
+// must be safe for concurrent use.
 type Keyring interface {
 	// OnEncrypt generates a data key if m has none (or fails if the keyring
 	// cannot generate one), then appends its encrypted copy (or copies) of
@@ -25,7 +25,7 @@ type Keyring interface {
 
 // MaterialsManager (a cryptographic materials manager, CMM) gives Encrypt
 // and Decrypt their materials. [NewDefaultCMM] builds the usual one on a
-// [Keyring]; a data key cache (package awskms) wraps any MaterialsManager.
+// [Keyring]; a data key cache wraps any MaterialsManager.
 // Implementations must be safe for concurrent use.
 type MaterialsManager interface {
 	// EncryptionMaterials returns materials with the suite, context, a data
