@@ -355,6 +355,9 @@ func (j *JS) read(stdout io.Reader) {
 }
 
 func (j *JS) call(ctx context.Context, req jsRequest) (jsResponse, error) {
+	if err := ctx.Err(); err != nil {
+		return jsResponse{}, err
+	}
 	ch := make(chan jsResponse, 1)
 	j.mu.Lock()
 	if j.dead != nil {

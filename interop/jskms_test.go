@@ -2,7 +2,9 @@ package interop
 
 import (
 	"context"
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/datamask/datamask/kmstest"
 )
@@ -63,6 +65,28 @@ func TestJSKMSKeyringThroughFakeKMS(t *testing.T) {
 			}
 		})
 	}
+
+	// A request the JS peer is still working on (here: waiting for a slow
+	// KMS) returns as soon as the caller's context ends, and the peer goes
+	// on serving.
+	t.Run("cancel-in-flight", func(t *testing.T) {
+		kms.SetLatency(time.Second)
+		defer kms.SetLatency(0)
+		cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, _, err := js.Encrypt(cctx, JSKMS(kms.URL(), k1), []byte("x"), JSEncryptOptions{})
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("JS Encrypt(slow KMS, 100 ms deadline) = %v, want context.DeadlineExceeded", err)
+		}
+		if d := time.Since(start); d > 900*time.Millisecond {
+			t.Errorf("JS Encrypt(slow KMS, 100 ms deadline) returned after %v, want about 100 ms", d)
+		}
+		kms.SetLatency(0)
+		if _, _, err := js.Encrypt(ctx, JSRawAES(keyNamespace, aesKeyName, aesKey), []byte("x"), JSEncryptOptions{}); err != nil {
+			t.Errorf("JS Encrypt() after a cancelled request = %v", err)
+		}
+	})
 
 	t.Run("disabled-key", func(t *testing.T) {
 		k3 := kms.CreateKey()
