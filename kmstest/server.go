@@ -207,7 +207,7 @@ type key struct {
 }
 
 // NewServer starts a fake KMS listening on loopback. Close it when done, or
-// use [Start] in tests.
+// use [Start] in tests. An error to listen wraps the *net.OpError.
 func NewServer(opts ...Option) (*Server, error) {
 	c := &config{region: DefaultRegion, account: DefaultAccount, addr: DefaultAddr, set: map[string]bool{}}
 	for _, o := range opts {
@@ -220,7 +220,7 @@ func NewServer(opts ...Option) (*Server, error) {
 	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
-		return nil, fmt.Errorf("kmstest: listen on %s: %v", c.addr, err)
+		return nil, fmt.Errorf("kmstest: listen on %s: %w", c.addr, err)
 	}
 	s := &Server{
 		region:    c.region,
