@@ -170,7 +170,7 @@ type Request struct {
 	KeyID             string            // the KeyId the client sent, "" if none
 	EncryptionContext map[string]string // nil if none was sent
 	GrantTokens       []string          // nil if none were sent
-	Error             string            // the exception returned, "" on success
+	Error             string            // the exception returned, "" on success, "client went away" if dropped
 }
 
 // Server is a fake AWS KMS on loopback. It speaks the KMS JSON 1.1 protocol,
