@@ -1,0 +1,194 @@
+package esdk
+
+import (
+	"container/list"
+	"context"
+	"crypto/sha512"
+	"sync"
+	"time"
+)
+
+// cacheID names a cache entry: a SHA-384 digest (see CachingCMM.encryptID).
+type cacheID [sha512.Size384]byte
+
+// cacheEntry holds the materials of one entry, which belong to the cache:
+// they are only ever copied out, under the cache's lock, and their data key
+// is zeroed when the entry is removed.
+type cacheEntry struct {
+	id      cacheID
+	elem    *list.Element
+	enc     *EncryptionMaterials // one of enc and dec is set
+	dec     *DecryptionMaterials
+	expires time.Time
+	// Usage of encryption materials, the message that created the entry
+	// included.
+	messages uint64
+	bytes    uint64
+}
+
+// flight is one call of the underlying manager that concurrent misses of
+// the same entry wait for. Its results are written before done is closed.
+type flight struct {
+	done     chan struct{}
+	waiters  int // callers waiting; guarded by materialsCache.mu
+	cancel   context.CancelFunc
+	err      error
+	enc      *EncryptionMaterials // the starter's own materials
+	dec      *DecryptionMaterials
+	panicked any
+}
+
+// materialsCache is an LRU cache of materials with per-entry expiry, and
+// the set of calls in flight to fill it.
+type materialsCache struct {
+	now      func() time.Time // time.Now; tests replace it
+	capacity int
+
+	mu      sync.Mutex
+	entries map[cacheID]*cacheEntry
+	lru     list.List // of *cacheEntry, most recently used first
+	flights map[cacheID]*flight
+}
+
+func newMaterialsCache(capacity int, now func() time.Time) *materialsCache {
+	return &materialsCache{
+		now:      now,
+		capacity: capacity,
+		entries:  make(map[cacheID]*cacheEntry),
+		flights:  make(map[cacheID]*flight),
+	}
+}
+
+// takeEncrypt returns a copy of the encryption materials of entry id and
+// counts one message of n bytes against it, or returns nil if there is no
+// such entry or it is expired or used up (then it is removed).
+func (c *materialsCache) takeEncrypt(id cacheID, n, maxMessages, maxBytes uint64) *EncryptionMaterials {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.entries[id]
+	if e == nil || e.enc == nil {
+		return nil
+	}
+	if !c.now().Before(e.expires) || e.messages >= maxMessages || n > maxBytes-e.bytes {
+		c.removeLocked(e)
+		return nil
+	}
+	e.messages++
+	e.bytes += n
+	c.lru.MoveToFront(e.elem)
+	return e.enc.Clone()
+}
+
+// takeDecrypt returns a copy of the decryption materials of entry id, or
+// nil if there is no such entry or it is expired (then it is removed).
+func (c *materialsCache) takeDecrypt(id cacheID) *DecryptionMaterials {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.entries[id]
+	if e == nil || e.dec == nil {
+		return nil
+	}
+	if !c.now().Before(e.expires) {
+		c.removeLocked(e)
+		return nil
+	}
+	c.lru.MoveToFront(e.elem)
+	return e.dec.Clone()
+}
+
+// join returns the flight filling entry id, starting one if there is none:
+// then starter is true and the caller must run the call with fctx and end
+// it with finish. fctx carries ctx's values but is cancelled only when
+// every waiter has left.
+func (c *materialsCache) join(ctx context.Context, id cacheID) (f *flight, fctx context.Context, starter bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f := c.flights[id]; f != nil {
+		f.waiters++
+		return f, nil, false
+	}
+	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	f = &flight{done: make(chan struct{}), waiters: 1, cancel: cancel}
+	c.flights[id] = f
+	return f, fctx, true
+}
+
+// wait waits for f to finish, or for ctx to be done: then the caller leaves
+// f, which is cancelled if no one else waits for it, and wait returns ctx's
+// error.
+func (c *materialsCache) wait(ctx context.Context, id cacheID, f *flight) error {
+	select {
+	case <-f.done:
+		return nil
+	case <-ctx.Done():
+	}
+	c.mu.Lock()
+	f.waiters--
+	abandoned := f.waiters == 0
+	if abandoned && c.flights[id] == f {
+		// Later callers start afresh rather than join a cancelled call.
+		delete(c.flights, id)
+	}
+	c.mu.Unlock()
+	if abandoned {
+		f.cancel()
+	}
+	return context.Cause(ctx)
+}
+
+// finish ends flight f: it caches e (if not nil) for maxAge and wakes the
+// waiters.
+func (c *materialsCache) finish(id cacheID, f *flight, e *cacheEntry, maxAge time.Duration) {
+	c.mu.Lock()
+	if c.flights[id] == f {
+		delete(c.flights, id)
+	}
+	if e != nil && f.panicked == nil {
+		c.putLocked(e, maxAge)
+	}
+	close(f.done)
+	c.mu.Unlock()
+	f.cancel()
+}
+
+// putLocked inserts e, replacing any entry with its ID, then evicts the least
+// recently used entries beyond the capacity and expired ones at the tail.
+func (c *materialsCache) putLocked(e *cacheEntry, maxAge time.Duration) {
+	now := c.now()
+	e.expires = now.Add(maxAge)
+	if old := c.entries[e.id]; old != nil {
+		c.removeLocked(old)
+	}
+	e.elem = c.lru.PushFront(e)
+	c.entries[e.id] = e
+	for c.lru.Len() > c.capacity {
+		c.removeLocked(c.lru.Back().Value.(*cacheEntry))
+	}
+	for b := c.lru.Back(); b != nil && b != e.elem; b = c.lru.Back() {
+		old := b.Value.(*cacheEntry)
+		if now.Before(old.expires) {
+			break
+		}
+		c.removeLocked(old)
+	}
+}
+
+// removeLocked drops e and zeroes its data key: every copy handed out was
+// made under the lock before, so no one reads it.
+func (c *materialsCache) removeLocked(e *cacheEntry) {
+	delete(c.entries, e.id)
+	c.lru.Remove(e.elem)
+	if e.enc != nil {
+		clear(e.enc.DataKey())
+	}
+	if e.dec != nil {
+		clear(e.dec.DataKey())
+	}
+}
+
+// len returns the number of entries (for tests).
+func (c *materialsCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lru.Len()
+}
