@@ -79,7 +79,7 @@ func (h handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := Op(name)
 	if !ok || !op.valid() {
 		writeError(w, errorf("UnknownOperationException", http.StatusBadRequest,
-			"kmstest: X-Amz-Target %q names no operation this fake serves (TrentService. followed by one of %v)", target, Ops))
+			"kmstest: X-Amz-Target %q names no operation this fake serves (TrentService. followed by one of %v)", target, ops))
 		return
 	}
 

@@ -596,8 +596,13 @@ func TestCallsAndRequests(t *testing.T) {
 	if got := srv.CallCounts(); !maps.Equal(got, want) {
 		t.Errorf("CallCounts() = %v, want %v", got, want)
 	}
-	if got := srv.Calls(kmstest.OpEncrypt); got != 0 {
-		t.Errorf("Calls(Encrypt) = %d, want 0", got)
+	for _, op := range kmstest.Ops() {
+		if got := srv.Calls(op); got != want[op] {
+			t.Errorf("Calls(%s) = %d, want %d", op, got, want[op])
+		}
+	}
+	if ops := kmstest.Ops(); len(ops) != 7 {
+		t.Errorf("Ops() = %v, want the 7 operations served", ops)
 	}
 	reqs := srv.Requests()
 	if len(reqs) != 3 {

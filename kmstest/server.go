@@ -30,17 +30,19 @@ const (
 	OpEnableKey       Op = "EnableKey"
 )
 
-// Ops lists every operation the fake serves.
-var Ops = []Op{OpCreateKey, OpDescribeKey, OpGenerateDataKey, OpEncrypt, OpDecrypt, OpDisableKey, OpEnableKey}
+var ops = [...]Op{OpCreateKey, OpDescribeKey, OpGenerateDataKey, OpEncrypt, OpDecrypt, OpDisableKey, OpEnableKey}
 
-func (op Op) valid() bool { return slices.Contains(Ops, op) }
+// Ops returns every operation the fake serves.
+func Ops() []Op { return slices.Clone(ops[:]) }
+
+func (op Op) valid() bool { return slices.Contains(ops[:], op) }
 
 // mustValid panics on an operation the fake does not serve: asking for the
 // calls or faults of one is a bug in the test, and a silent zero would hide
 // it.
 func (op Op) mustValid(method string) {
 	if !op.valid() {
-		panic(fmt.Sprintf("kmstest: %s: unknown operation %q (want one of %v)", method, string(op), Ops))
+		panic(fmt.Sprintf("kmstest: %s: unknown operation %q (want one of %v)", method, string(op), ops))
 	}
 }
 
