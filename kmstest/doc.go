@@ -1,7 +1,7 @@
 // Package kmstest is a fake AWS KMS for tests: an HTTP server on loopback
 // that speaks the real KMS JSON 1.1 protocol, so the AWS SDK for Go v2, the
-// AWS SDK for JavaScript v3, boto3 and the AWS CLI all work against it
-// unchanged. It needs nothing but the standard library.
+// AWS SDK for JavaScript v3 and boto3 work against it unchanged. It needs
+// nothing but the standard library.
 //
 // Start one per test with [Start] (or [NewServer] outside tests), create
 // keys with [Server.CreateKey], and point your KMS client at [Server.URL].
@@ -47,8 +47,9 @@
 //	boto3.client("kms", endpoint_url=url, region_name="us-east-1",
 //	  aws_access_key_id="kmstest", aws_secret_access_key="kmstest")
 //
-// Both SDKs, the Go SDK and the AWS CLI also read the variables of
-// [Server.Env], so a subprocess started with them needs no code change.
+// All three SDKs (and the AWS CLI, built on botocore) also read the
+// variables of [Server.Env], so a subprocess started with them needs no code
+// change.
 //
 // # Counting calls and injecting faults
 //
