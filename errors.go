@@ -83,6 +83,9 @@ type EncryptKeyError struct {
 }
 
 func (e *EncryptKeyError) Error() string {
+	if e.Err == nil {
+		return "datamask: encrypt: cannot get a data key"
+	}
 	return "datamask: encrypt: cannot get a data key: " + e.Err.Error()
 }
 
@@ -96,6 +99,9 @@ type DecryptKeyError struct {
 }
 
 func (e *DecryptKeyError) Error() string {
+	if e.Err == nil {
+		return "datamask: decrypt: no configured key can decrypt this value"
+	}
 	return "datamask: decrypt: no configured key can decrypt this value: " + e.Err.Error()
 }
 
@@ -105,9 +111,11 @@ func (e *DecryptKeyError) Unwrap() error { return e.Err }
 // given by the caller differs from the one stored in a message. It is
 // detected when the message header is parsed, before any key is used or any
 // KMS call is made. Keys lists the context keys that differ (missing, extra
-// or with another value), sorted; values are never reported.
+// or with another value), sorted; values are never reported. Err is the
+// provider's own error, if any (such as an *esdk.ContextMismatchError).
 type ContextMismatchError struct {
 	Keys []string
+	Err  error
 }
 
 func (e *ContextMismatchError) Error() string {
@@ -120,3 +128,6 @@ func (e *ContextMismatchError) Error() string {
 	}
 	return "datamask: encryption context does not match the message's (keys " + strings.Join(q, ", ") + ")"
 }
+
+// Unwrap returns the provider's own error, or nil.
+func (e *ContextMismatchError) Unwrap() error { return e.Err }

@@ -17,7 +17,12 @@ import (
 // exactly encryptionContext before using any key, returning
 // [*ContextMismatchError] otherwise, and return [ErrDecryptValue] (wrapped or
 // not) for a malformed or tampered message and [*DecryptKeyError] when no key
-// can decrypt it.
+// can decrypt it. Encrypt should return [*EncryptKeyError] when it cannot
+// get a data key.
+//
+// Implementations must be safe for concurrent use (DataMasker calls them
+// from several goroutines), must not modify or keep plaintext, ciphertext
+// or encryptionContext after returning, and return slices of their own.
 type Provider interface {
 	Encrypt(ctx context.Context, plaintext []byte, encryptionContext map[string]string) ([]byte, error)
 	Decrypt(ctx context.Context, ciphertext []byte, encryptionContext map[string]string) ([]byte, error)

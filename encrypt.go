@@ -1,0 +1,594 @@
+package datamask
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"github.com/datamask/datamask/internal/jsontext"
+)
+
+// Encrypt encrypts the JSON document doc, or the values of it that [Fields]
+// selects, with the provider of [WithProvider], and returns the new
+// document. The input is not modified.
+//
+// Without Fields the document's JSON text (surrounding whitespace aside) is
+// one message and the result is a JSON string holding its standard, padded
+// base64, which is what Powertools for AWS Lambda (Python) returns. With
+// Fields each selected value's exact JSON text, whatever its type (a
+// string, number, boolean, null, object or array), becomes its own message
+// and is replaced in place by a JSON string holding its base64; everything
+// else keeps its bytes. A value inside another selected value is covered by
+// it. Decrypt with the same fields gives back the original document.
+//
+// The pairs of [EncryptionContext] are bound to every message; keys
+// starting with "aws-crypto-" are refused. Many fields are encrypted in
+// parallel on every core, and the result keeps the document order.
+//
+// Errors: [ErrNoProvider]; [*SyntaxError], [*InvalidPathError],
+// [*FieldNotFoundError] and [ErrUnsupportedType] as for [DataMasker.Erase];
+// an error matching ErrUnsupportedType for an encryption context that is
+// not valid UTF-8; and the provider's errors, such as [*EncryptKeyError],
+// wrapped with the expression of the field being encrypted (never its
+// value). The first error stops the work still to do.
+func (m *DataMasker) Encrypt(ctx context.Context, doc []byte, opts ...CallOption) ([]byte, error) {
+	cfg, err := newCallConfig("encrypt", opts)
+	if err != nil {
+		return nil, err
+	}
+	return m.encrypt(ctx, doc, cfg)
+}
+
+// Decrypt reverses [DataMasker.Encrypt]: without [Fields] the document must
+// be one JSON string holding an encrypted message, and the result is the
+// JSON text it holds; with Fields each selected value must be such a
+// string, and is replaced in place by the JSON text it holds, so values and
+// types come back exactly as they were. Give the fields and the
+// [EncryptionContext] used to encrypt: the context must equal each
+// message's exactly (the AWS Encryption SDK's own "aws-crypto-public-key"
+// aside). Many fields are decrypted in parallel on every core.
+//
+// Expressions are resolved against the input, as for Encrypt. An
+// expression that selects nothing there but selects inside a decrypted
+// value (it was covered by another expression on encrypt, as "a.b" is by
+// "a") counts as matched. A filter that tests a value another expression
+// encrypted sees that value's base64 text, not the value: decrypt such
+// values in a first call, then the fields the filter selects.
+//
+// Messages written by Powertools for AWS Lambda, the AWS Encryption SDKs
+// and the AWS Encryption SDK CLI decrypt here when their plaintext is JSON
+// text, as Powertools always writes.
+//
+// Errors: [ErrNoProvider]; [*SyntaxError], [*InvalidPathError],
+// [*FieldNotFoundError] and [ErrUnsupportedType] as for [DataMasker.Erase];
+// [ErrDecryptValue] for a selected value that is not a JSON string, not
+// standard base64, not a message, altered, or whose plaintext is not JSON
+// text; and the provider's errors: [*ContextMismatchError] (found before
+// any key is used) and [*DecryptKeyError]. Errors of a field are wrapped
+// with its expression, never its value. The first error stops the work
+// still to do.
+func (m *DataMasker) Decrypt(ctx context.Context, doc []byte, opts ...CallOption) ([]byte, error) {
+	cfg, err := newCallConfig("decrypt", opts)
+	if err != nil {
+		return nil, err
+	}
+	return m.decrypt(ctx, doc, cfg)
+}
+
+// EncryptValue encrypts a Go value: it is marshalled to JSON with the codec
+// of [WithJSONCodec] (encoding/json by default, so structs use their json
+// tags) and encrypted as [DataMasker.Encrypt] does. A json.RawMessage is
+// used as it is. A string given with [Fields] is read as JSON text, as
+// [DataMasker.EraseValue] does; without Fields a string is a value like any
+// other, and is the JSON string that becomes one message.
+//
+// A value the codec cannot marshal gives an error matching
+// [ErrUnsupportedType] whose cause stays reachable by [errors.As].
+func (m *DataMasker) EncryptValue(ctx context.Context, v any, opts ...CallOption) (json.RawMessage, error) {
+	cfg, err := newCallConfig("encrypt", opts)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := m.valueDoc(v, cfg.fieldsSet)
+	if err != nil {
+		return nil, err
+	}
+	return m.encrypt(ctx, doc, cfg)
+}
+
+// DecryptValue decrypts a Go value as [DataMasker.Decrypt] does and
+// unmarshals the decrypted document into out with the codec of
+// [WithJSONCodec] (encoding/json by default). v is what EncryptValue or
+// Encrypt returned: a json.RawMessage is used as it is; a string is,
+// without [Fields], the encrypted value itself (the base64 text) and, with
+// Fields, JSON text; any other value is marshalled with the codec.
+//
+// A value the codec cannot marshal, or a decrypted document it cannot
+// unmarshal into out, gives an error matching [ErrUnsupportedType] whose
+// cause stays reachable by [errors.As].
+func (m *DataMasker) DecryptValue(ctx context.Context, v any, out any, opts ...CallOption) error {
+	cfg, err := newCallConfig("decrypt", opts)
+	if err != nil {
+		return err
+	}
+	doc, err := m.valueDoc(v, cfg.fieldsSet)
+	if err != nil {
+		return err
+	}
+	plain, err := m.decrypt(ctx, doc, cfg)
+	if err != nil {
+		return err
+	}
+	unmarshal := m.unmarshal
+	if unmarshal == nil {
+		unmarshal = jsonUnmarshal
+	}
+	if err := unmarshal(plain, out); err != nil {
+		return &unmarshalError{typ: fmt.Sprintf("%T", out), cause: err}
+	}
+	return nil
+}
+
+// valueDoc turns the v of a Value method into JSON text: a json.RawMessage
+// as it is, a string as JSON text when fields are given and as a JSON
+// string otherwise, anything else through the codec.
+func (m *DataMasker) valueDoc(v any, fields bool) ([]byte, error) {
+	switch v := v.(type) {
+	case json.RawMessage:
+		return v, nil
+	case string:
+		if fields {
+			return []byte(v), nil
+		}
+		return jsontext.AppendQuote(nil, v), nil
+	}
+	return m.marshalValue(v)
+}
+
+// unmarshalError keeps the codec's error reachable while its text, which
+// may quote the decrypted document, stays out of the message.
+type unmarshalError struct {
+	typ   string
+	cause error
+}
+
+func (e *unmarshalError) Error() string {
+	return ErrUnsupportedType.Error() + ": cannot unmarshal the decrypted document into a " + e.typ
+}
+
+func (e *unmarshalError) Unwrap() []error { return []error{ErrUnsupportedType, e.cause} }
+
+// decryptValueError is an ErrDecryptValue with a reason that never holds
+// any part of the value, and the cause (such as esdk.ErrInvalidMessage)
+// reachable by errors.Is and errors.As.
+type decryptValueError struct {
+	reason string
+	cause  error
+}
+
+func (e *decryptValueError) Error() string {
+	if e.reason == "" {
+		return ErrDecryptValue.Error()
+	}
+	return ErrDecryptValue.Error() + ": " + e.reason
+}
+
+func (e *decryptValueError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{ErrDecryptValue}
+	}
+	return []error{ErrDecryptValue, e.cause}
+}
+
+// fieldError wraps the error of one selected value with its expression and
+// its rank among that expression's matches, never the value.
+type fieldError struct {
+	op    string // "encrypt" or "decrypt"
+	expr  string
+	match int // 1-based, in document order
+	err   error
+}
+
+func (e *fieldError) Error() string {
+	return "datamask: " + e.op + ": field " + strconv.Quote(e.expr) + " (match " + strconv.Itoa(e.match) + "): " +
+		strings.TrimPrefix(e.err.Error(), "datamask: ")
+}
+
+func (e *fieldError) Unwrap() error { return e.err }
+
+// checkContext refuses an encryption context the AWS Encryption SDK cannot
+// bind: keys reserved by the SDK, and text that is not UTF-8 (the Go
+// counterpart of Powertools' non-string context values). Keys are public
+// (stored in the clear in every message) and may be quoted; values are not.
+func checkContext(op string, ec map[string]string) error {
+	keys := make([]string, 0, len(ec))
+	for k := range ec {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // the same error whatever the map order
+	for _, k := range keys {
+		if !utf8.ValidString(k) {
+			return fmt.Errorf("%w: %s: an encryption context key is not valid UTF-8", ErrUnsupportedType, op)
+		}
+		if !utf8.ValidString(ec[k]) {
+			return fmt.Errorf("%w: %s: the encryption context value of key %q is not valid UTF-8", ErrUnsupportedType, op, k)
+		}
+		if op == "encrypt" && strings.HasPrefix(k, reservedContextPrefix) {
+			return fmt.Errorf("datamask: encrypt: encryption context key %q is reserved: keys starting with %q belong to the AWS Encryption SDK", k, reservedContextPrefix)
+		}
+	}
+	return nil
+}
+
+// reservedContextPrefix starts the encryption context keys that the AWS
+// Encryption SDK reserves for itself.
+const reservedContextPrefix = "aws-crypto-"
+
+// selected is one value to encrypt or decrypt: its node and the index of
+// the expression that selected it, with its rank among that expression's
+// values.
+type selected struct {
+	node  int
+	expr  int
+	match int
+}
+
+// selectValues resolves cfg.fields in d and returns the outermost selected
+// values in document order. A value selected by several expressions is
+// attributed to the first of them.
+func (m *DataMasker) selectValues(d *jsontext.Doc, cfg *callConfig) ([]selected, error) {
+	var sel []selected
+	err := m.resolve(d, cfg.fields, cfg, func(i int, nodes []int) {
+		for _, n := range nodes {
+			sel = append(sel, selected{node: n, expr: i})
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(sel, func(a, b selected) int { return a.node - b.node })
+	kept := sel[:0]
+	for _, s := range sel {
+		if len(kept) > 0 {
+			last := kept[len(kept)-1]
+			if last.node == s.node || d.Contains(last.node, s.node) {
+				continue
+			}
+		}
+		kept = append(kept, s)
+	}
+	ranks := make([]int, len(cfg.fields))
+	for i := range kept {
+		ranks[kept[i].expr]++
+		kept[i].match = ranks[kept[i].expr]
+	}
+	return kept, nil
+}
+
+func (m *DataMasker) encrypt(ctx context.Context, doc []byte, cfg *callConfig) ([]byte, error) {
+	if m.provider == nil {
+		return nil, ErrNoProvider
+	}
+	if err := checkContext("encrypt", cfg.context); err != nil {
+		return nil, err
+	}
+	d, err := parseDoc(doc)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Release()
+	if !cfg.fieldsSet {
+		msg, err := m.provider.Encrypt(ctx, d.Raw(0), cfg.context)
+		if err != nil {
+			return nil, err
+		}
+		return appendQuotedBase64(nil, msg), nil
+	}
+	sel, err := m.selectValues(d, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if len(sel) == 0 {
+		return slices.Clone(doc), nil
+	}
+
+	// Each worker appends the quoted base64 of its messages to its own
+	// arena; texts are located by offsets until every worker is done.
+	type loc struct{ worker, start, end int }
+	var (
+		locs   = make([]loc, len(sel))
+		arenas = make([][]byte, workersFor(len(sel)))
+	)
+	err = parallel(ctx, len(sel), len(arenas), func(ctx context.Context, w, i int) error {
+		s := sel[i]
+		msg, err := m.provider.Encrypt(ctx, d.Raw(s.node), cfg.context)
+		if err != nil {
+			return &fieldError{op: "encrypt", expr: cfg.fields[s.expr], match: s.match, err: err}
+		}
+		start := len(arenas[w])
+		arenas[w] = appendQuotedBase64(arenas[w], msg)
+		locs[i] = loc{w, start, len(arenas[w])}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	edits := make([]jsontext.Edit, len(sel))
+	for i, s := range sel {
+		start, end := d.Span(s.node)
+		l := locs[i]
+		edits[i] = jsontext.Edit{Start: start, End: end, Text: arenas[l.worker][l.start:l.end:l.end]}
+	}
+	size := len(doc)
+	for _, a := range arenas {
+		size += len(a)
+	}
+	return jsontext.Splice(make([]byte, 0, size), doc, edits), nil
+}
+
+func (m *DataMasker) decrypt(ctx context.Context, doc []byte, cfg *callConfig) ([]byte, error) {
+	if m.provider == nil {
+		return nil, ErrNoProvider
+	}
+	if err := checkContext("decrypt", cfg.context); err != nil {
+		return nil, err
+	}
+	d, err := parseDoc(doc)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Release()
+	if !cfg.fieldsSet {
+		return m.decryptValue(ctx, d, 0, nil, cfg.context)
+	}
+
+	// Expressions that select nothing may select inside values that other
+	// expressions covered on encrypt: they are checked against the result.
+	var unmatched []string
+	sel, err := m.selectValues(d, &callConfig{fields: cfg.fields, allowMissing: true, missing: &unmatched})
+	if err != nil {
+		return nil, err
+	}
+	if len(sel) == 0 {
+		if err := missingFields(unmatched, cfg); err != nil {
+			return nil, err
+		}
+		return slices.Clone(doc), nil
+	}
+	var (
+		texts   = make([][]byte, len(sel))
+		scratch = make([][]byte, workersFor(len(sel)))
+		grown   atomic.Int64
+	)
+	err = parallel(ctx, len(sel), len(scratch), func(ctx context.Context, w, i int) error {
+		s := sel[i]
+		pt, err := m.decryptValue(ctx, d, s.node, &scratch[w], cfg.context)
+		if err != nil {
+			return &fieldError{op: "decrypt", expr: cfg.fields[s.expr], match: s.match, err: err}
+		}
+		texts[i] = pt
+		start, end := d.Span(s.node)
+		grown.Add(int64(len(pt) - (end - start)))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	edits := make([]jsontext.Edit, len(sel))
+	for i, s := range sel {
+		start, end := d.Span(s.node)
+		edits[i] = jsontext.Edit{Start: start, End: end, Text: texts[i]}
+	}
+	out := jsontext.Splice(make([]byte, 0, max(0, len(doc)+int(grown.Load()))), doc, edits)
+	if len(unmatched) > 0 {
+		if unmatched, err = m.uncovered(out, edits, unmatched); err != nil {
+			return nil, err
+		}
+		if err := missingFields(unmatched, cfg); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// uncovered returns the expressions of exprs that select nothing inside the
+// values decrypted into out (edits, in document order, are the
+// replacements that made out).
+func (m *DataMasker) uncovered(out []byte, edits []jsontext.Edit, exprs []string) ([]string, error) {
+	d, err := parseDoc(out)
+	if err != nil {
+		return nil, err // cannot happen: every decrypted text was checked
+	}
+	defer d.Release()
+	// The decrypted values' spans in out.
+	regions := make([][2]int, len(edits))
+	shift := 0
+	for i, e := range edits {
+		regions[i] = [2]int{e.Start + shift, e.Start + shift + len(e.Text)}
+		shift += len(e.Text) - (e.End - e.Start)
+	}
+	var left []string
+	var buf []int
+	for _, e := range exprs {
+		p, err := m.path(e)
+		if err != nil {
+			return nil, err
+		}
+		covered := false
+		buf = p.AppendSelect(buf[:0], d)
+		for _, n := range buf {
+			start, _ := d.Span(n)
+			i, _ := slices.BinarySearchFunc(regions, start, func(r [2]int, x int) int {
+				switch {
+				case r[1] <= x:
+					return -1
+				case r[0] > x:
+					return 1
+				}
+				return 0
+			})
+			if i < len(regions) && regions[i][0] <= start && start < regions[i][1] {
+				covered = true
+				break
+			}
+		}
+		if !covered {
+			left = append(left, e)
+		}
+	}
+	return left, nil
+}
+
+// missingFields applies the missing-field policy of cfg to exprs, the
+// expressions that selected nothing.
+func missingFields(exprs []string, cfg *callConfig) error {
+	if len(exprs) == 0 {
+		return nil
+	}
+	if !cfg.allowMissing {
+		return &FieldNotFoundError{Expression: exprs[0]}
+	}
+	if cfg.missing != nil {
+		*cfg.missing = append(*cfg.missing, exprs...)
+	}
+	return nil
+}
+
+// decryptValue decrypts string node n of d and returns the JSON text it
+// held. scratch, if not nil, is reused to hold the decoded message.
+func (m *DataMasker) decryptValue(ctx context.Context, d *jsontext.Doc, n int, scratch *[]byte, ec map[string]string) ([]byte, error) {
+	if k := d.Kind(n); k != jsontext.String {
+		reason := "the selected value is " + kindPhrase[k] + ", not a base64 string"
+		if n == 0 && k.IsContainer() {
+			reason += " (give Fields to decrypt values inside it)"
+		}
+		return nil, &decryptValueError{reason: reason}
+	}
+	var buf []byte
+	if scratch != nil {
+		buf = *scratch
+	}
+	msg, err := decodeBase64(buf[:0], d, n)
+	if scratch != nil {
+		*scratch = msg
+	}
+	if err != nil {
+		return nil, err
+	}
+	pt, err := m.provider.Decrypt(ctx, msg, ec)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkJSON(pt); err != nil {
+		return nil, err
+	}
+	return pt, nil
+}
+
+// kindPhrase names a kind of JSON value in error messages.
+var kindPhrase = map[jsontext.Kind]string{
+	jsontext.Null: "null", jsontext.False: "a boolean", jsontext.True: "a boolean",
+	jsontext.Number: "a number", jsontext.Object: "an object", jsontext.Array: "an array",
+}
+
+var strictBase64 = base64.StdEncoding.Strict()
+
+// decodeBase64 appends to dst the bytes of string node n of d, read as
+// standard, padded base64.
+func decodeBase64(dst []byte, d *jsontext.Doc, n int) ([]byte, error) {
+	raw := d.Raw(n)
+	text := raw[1 : len(raw)-1]
+	if bytes.IndexByte(text, '\\') >= 0 {
+		text = d.AppendStr(nil, n)
+	}
+	need := base64.StdEncoding.DecodedLen(len(text))
+	dst = slices.Grow(dst[:0], need)[:need]
+	k, err := strictBase64.Decode(dst, text)
+	if err != nil || k == 0 {
+		return dst[:0], &decryptValueError{reason: "the value is not standard base64 text"}
+	}
+	return dst[:k], nil
+}
+
+// checkJSON makes sure a decrypted plaintext is JSON text before it is
+// spliced into a document.
+func checkJSON(pt []byte) error {
+	d, err := jsontext.Parse(pt)
+	if err != nil {
+		return &decryptValueError{reason: "the decrypted value is not JSON text (was it encrypted by datamask or Powertools?)"}
+	}
+	d.Release()
+	return nil
+}
+
+// appendQuotedBase64 appends msg as a JSON string of its standard base64.
+func appendQuotedBase64(dst, msg []byte) []byte {
+	dst = append(dst, '"')
+	dst = base64.StdEncoding.AppendEncode(dst, msg)
+	return append(dst, '"')
+}
+
+// workersFor returns how many goroutines process n values.
+func workersFor(n int) int {
+	return max(1, min(n, runtime.GOMAXPROCS(0)))
+}
+
+// parallel calls fn for every index in [0, n) on up to workers goroutines
+// (worker numbers 0 to workers-1, each used by one goroutine at a time).
+// The first error cancels the context given to the calls still running,
+// stops the rest and is returned.
+func parallel(ctx context.Context, n, workers int, fn func(ctx context.Context, worker, i int) error) error {
+	if workers <= 1 {
+		for i := range n {
+			if err := fn(ctx, 0, i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		next    atomic.Int64
+		failed  atomic.Bool
+		errOnce sync.Once
+		first   error
+		wg      sync.WaitGroup
+	)
+	for w := range workers {
+		wg.Go(func() {
+			for !failed.Load() {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if err := fn(ctx, w, i); err != nil {
+					errOnce.Do(func() {
+						first = err
+						failed.Store(true)
+						cancel()
+					})
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return first
+}
+
+// errorIsContext reports whether err comes from a cancelled or expired
+// context.
+func errorIsContext(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
