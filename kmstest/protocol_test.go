@@ -250,3 +250,27 @@ func FuzzHandler(f *testing.F) {
 		srv.EnableKey(key) // a fuzzed DisableKey must not starve the other inputs
 	})
 }
+
+// FuzzAuthorization checks the Authorization parser never panics and
+// accepts a header only if its credential scope names the server's Region
+// and kms.
+func FuzzAuthorization(f *testing.F) {
+	s := &Server{region: "us-east-1"}
+	f.Add(testAuth)
+	f.Add(strings.Replace(testAuth, "us-east-1", "eu-west-1", 1))
+	f.Add("AWS4-HMAC-SHA256 Credential=/////aws4_request")
+	f.Add("AWS4-HMAC-SHA256 Credential=a/b/us-east-1/kms/aws4_request,Credential=x")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, auth string) {
+		aerr := s.checkAuthorization(auth)
+		if aerr != nil {
+			if aerr.Status != http.StatusBadRequest || aerr.Type == "" {
+				t.Fatalf("checkAuthorization(%q) = %+v, want a 400 with a type", auth, aerr)
+			}
+			return
+		}
+		if !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 ") || !strings.Contains(auth, "/us-east-1/kms/aws4_request") {
+			t.Fatalf("checkAuthorization(%q) accepted a header without a us-east-1 kms scope", auth)
+		}
+	})
+}
