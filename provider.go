@@ -1,10 +1,12 @@
 package datamask
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/datamask/datamask/esdk"
 )
@@ -21,6 +23,7 @@ type ESDKProvider struct {
 	keyring     esdk.Keyring
 	suite       esdk.Suite
 	frameLength int
+	cache       *DataKeyCache        // nil when caching is off
 	encOpts     []esdk.EncryptOption // suite and frame length
 }
 
@@ -39,6 +42,8 @@ type providerConfig struct {
 	suite       esdk.Suite
 	frameLength int
 	maxEDKs     int
+	cache       *DataKeyCache
+	noCache     bool
 	set         map[string]bool // options given, to refuse repeats
 }
 
@@ -105,13 +110,70 @@ func WithMaxEncryptedDataKeys(n int) ProviderOption {
 	})
 }
 
+// DataKeyCache configures the data key cache of an [ESDKProvider] (the AWS
+// Encryption SDK's caching materials manager). A zero field takes the
+// default, which is also Powertools' default (local_cache_capacity,
+// max_cache_age_seconds, max_messages_encrypted, max_bytes_encrypted).
+//
+// A data key serves every message encrypted under the same encryption
+// context until it is MaxAge old or has encrypted MaxMessages messages or
+// MaxBytes bytes, so a KMS keyring calls GenerateDataKey once per entry
+// instead of once per value; each message still has its own derived key.
+// Decryption reuses a data key the cache decrypted for the same encrypted
+// data keys and context, so reading the values of one batch calls KMS
+// Decrypt once (Powertools calls it for every value).
+type DataKeyCache struct {
+	// Capacity is the number of entries, encryption and decryption
+	// together, kept before the least recently used is evicted (default
+	// 100).
+	Capacity int
+	// MaxAge is how long a data key may be used (default 300 s).
+	MaxAge time.Duration
+	// MaxMessages is how many messages one data key may encrypt (at most
+	// and by default 2^32).
+	MaxMessages uint64
+	// MaxBytes is how many plaintext bytes one data key may encrypt (at
+	// most and by default 2^63-1).
+	MaxBytes uint64
+}
+
+// WithDataKeyCache configures the data key cache, which is on by default
+// with the defaults of [DataKeyCache].
+func WithDataKeyCache(c DataKeyCache) ProviderOption {
+	return providerOption(func(pc *providerConfig) error {
+		if err := pc.once("WithDataKeyCache"); err != nil {
+			return err
+		}
+		if pc.noCache {
+			return errors.New("datamask: WithDataKeyCache conflicts with WithoutDataKeyCache: choose one")
+		}
+		pc.cache = &c
+		return nil
+	})
+}
+
+// WithoutDataKeyCache turns the data key cache off: every message gets a
+// data key of its own, which costs a KMS GenerateDataKey call per
+// encrypted value and a KMS Decrypt call per decrypted value. Only use it
+// when policy requires one data key per message; all other users should
+// keep the cache.
+func WithoutDataKeyCache() ProviderOption {
+	return providerOption(func(pc *providerConfig) error {
+		if pc.cache != nil {
+			return errors.New("datamask: WithoutDataKeyCache conflicts with WithDataKeyCache: choose one")
+		}
+		pc.noCache = true
+		return nil
+	})
+}
+
 // NewESDKProvider returns an AWS Encryption SDK provider that protects data
 // keys with k: for AWS KMS keys a keyring of package awskms (several keys:
 // the first generates each data key and every other one encrypts it again,
 // so any of them decrypts), for a local key [ReadLocalKeyring], or any
 // [esdk.Keyring]. Without options it writes suite 0x0578 with 4096-byte
-// frames under the commitment policy REQUIRE_ENCRYPT_REQUIRE_DECRYPT, as
-// Powertools does.
+// frames under the commitment policy REQUIRE_ENCRYPT_REQUIRE_DECRYPT, and
+// caches data keys ([DataKeyCache]), as Powertools does.
 func NewESDKProvider(k esdk.Keyring, opts ...ProviderOption) (*ESDKProvider, error) {
 	if k == nil {
 		return nil, errors.New("datamask: NewESDKProvider: keyring is nil")
@@ -138,12 +200,41 @@ func NewESDKProvider(k esdk.Keyring, opts ...ProviderOption) (*ESDKProvider, err
 	if cmm, err = esdk.NewDefaultCMM(k); err != nil {
 		return nil, fmt.Errorf("datamask: NewESDKProvider: %v", err)
 	}
+	if !cfg.noCache {
+		if cfg.cache == nil {
+			cfg.cache = &DataKeyCache{}
+		}
+		c := *cfg.cache
+		var opts []esdk.CachingOption
+		if c.Capacity != 0 {
+			opts = append(opts, esdk.WithCacheCapacity(c.Capacity))
+		}
+		if c.MaxAge != 0 {
+			opts = append(opts, esdk.WithCacheMaxAge(c.MaxAge))
+		}
+		if c.MaxMessages != 0 {
+			opts = append(opts, esdk.WithCacheMaxMessages(c.MaxMessages))
+		}
+		if c.MaxBytes != 0 {
+			opts = append(opts, esdk.WithCacheMaxBytes(c.MaxBytes))
+		}
+		if cmm, err = esdk.NewCachingCMM(cmm, opts...); err != nil {
+			return nil, fmt.Errorf("datamask: WithDataKeyCache: %v", err)
+		}
+		cfg.cache = &DataKeyCache{
+			Capacity:    cmp.Or(c.Capacity, esdk.DefaultCacheCapacity),
+			MaxAge:      cmp.Or(c.MaxAge, esdk.DefaultCacheMaxAge),
+			MaxMessages: cmp.Or(c.MaxMessages, esdk.DefaultCacheMaxMessages),
+			MaxBytes:    cmp.Or(c.MaxBytes, esdk.DefaultCacheMaxBytes),
+		}
+	}
 	return &ESDKProvider{
 		client:      client,
 		cmm:         keyErrorCMM{cmm},
 		keyring:     k,
 		suite:       cfg.suite,
 		frameLength: cfg.frameLength,
+		cache:       cfg.cache,
 		encOpts:     []esdk.EncryptOption{esdk.WithSuite(cfg.suite), esdk.WithFrameLength(cfg.frameLength)},
 	}, nil
 }
@@ -176,10 +267,23 @@ func (p *ESDKProvider) Decrypt(ctx context.Context, ciphertext []byte, encryptio
 // Suite returns the algorithm suite Encrypt writes.
 func (p *ESDKProvider) Suite() esdk.Suite { return p.suite }
 
-// String describes the provider: its suite, frame length and keyring,
-// never key material.
+// DataKeyCache returns the data key cache's settings, defaults filled in,
+// and false if caching is off.
+func (p *ESDKProvider) DataKeyCache() (DataKeyCache, bool) {
+	if p.cache == nil {
+		return DataKeyCache{}, false
+	}
+	return *p.cache, true
+}
+
+// String describes the provider: its suite, frame length, cache and
+// keyring, never key material.
 func (p *ESDKProvider) String() string {
-	return fmt.Sprintf("datamask.ESDKProvider(suite %v, frame length %d, keyring %v)", p.suite, p.frameLength, p.keyring)
+	cache := "off"
+	if c := p.cache; c != nil {
+		cache = fmt.Sprintf("%d entries, %v, %d messages, %d bytes", c.Capacity, c.MaxAge, c.MaxMessages, c.MaxBytes)
+	}
+	return fmt.Sprintf("datamask.ESDKProvider(suite %v, frame length %d, data key cache %s, keyring %v)", p.suite, p.frameLength, cache, p.keyring)
 }
 
 // GoString is String.

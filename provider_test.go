@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/datamask/datamask"
 	"github.com/datamask/datamask/esdk"
@@ -285,5 +286,83 @@ func TestESDKProviderRedacts(t *testing.T) {
 	}
 	if !strings.Contains(fmt.Sprint(p), "AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384") {
 		t.Errorf("String() = %q, want the suite named", p)
+	}
+}
+
+func TestDataKeyCacheOptions(t *testing.T) {
+	kr := localKeyring(t)
+	p, err := datamask.NewESDKProvider(kr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := datamask.DataKeyCache{Capacity: 100, MaxAge: 300 * time.Second, MaxMessages: 1 << 32, MaxBytes: 1<<63 - 1}
+	if c, ok := p.DataKeyCache(); !ok || c != want {
+		t.Errorf("DataKeyCache() = %+v, %v; want the Powertools defaults %+v", c, ok, want)
+	}
+	p, err = datamask.NewESDKProvider(kr, datamask.WithDataKeyCache(datamask.DataKeyCache{Capacity: 5, MaxMessages: 7}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.Capacity, want.MaxMessages = 5, 7
+	if c, ok := p.DataKeyCache(); !ok || c != want {
+		t.Errorf("DataKeyCache() = %+v, %v; want %+v", c, ok, want)
+	}
+	p, err = datamask.NewESDKProvider(kr, datamask.WithoutDataKeyCache())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := p.DataKeyCache(); ok {
+		t.Error("DataKeyCache() is on after WithoutDataKeyCache")
+	}
+	for _, tc := range []struct {
+		opts []datamask.ProviderOption
+		err  string
+	}{
+		{[]datamask.ProviderOption{datamask.WithDataKeyCache(datamask.DataKeyCache{}), datamask.WithoutDataKeyCache()}, "conflicts"},
+		{[]datamask.ProviderOption{datamask.WithoutDataKeyCache(), datamask.WithDataKeyCache(datamask.DataKeyCache{})}, "conflicts"},
+		{[]datamask.ProviderOption{datamask.WithDataKeyCache(datamask.DataKeyCache{}), datamask.WithDataKeyCache(datamask.DataKeyCache{})}, "given twice"},
+		{[]datamask.ProviderOption{datamask.WithDataKeyCache(datamask.DataKeyCache{Capacity: -1})}, "WithDataKeyCache"},
+		{[]datamask.ProviderOption{datamask.WithDataKeyCache(datamask.DataKeyCache{MaxAge: -time.Second})}, "WithDataKeyCache"},
+		{[]datamask.ProviderOption{datamask.WithDataKeyCache(datamask.DataKeyCache{MaxMessages: 1<<32 + 1})}, "WithDataKeyCache"},
+		{[]datamask.ProviderOption{datamask.WithDataKeyCache(datamask.DataKeyCache{MaxBytes: 1 << 63})}, "WithDataKeyCache"},
+	} {
+		if _, err := datamask.NewESDKProvider(kr, tc.opts...); err == nil || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("NewESDKProvider(%d options) = %v, want an error containing %q", len(tc.opts), err, tc.err)
+		}
+	}
+}
+
+// TestDataKeyCacheSavesKeyCalls counts keyring calls for 100 fields: one
+// data key for all of them with the cache, one each without it.
+func TestDataKeyCacheSavesKeyCalls(t *testing.T) {
+	ctx := context.Background()
+	doc, _ := manyFields(100)
+	opts := []datamask.CallOption{datamask.Fields("$.customers[*].ssn"), datamask.EncryptionContext(map[string]string{"tenant": "acme"})}
+	for _, tc := range []struct {
+		name               string
+		opts               []datamask.ProviderOption
+		encrypts, decrypts int64
+	}{
+		{"default cache", nil, 1, 1},
+		{"10 messages a key", []datamask.ProviderOption{datamask.WithDataKeyCache(datamask.DataKeyCache{MaxMessages: 10})}, 10, 10},
+		{"no cache", []datamask.ProviderOption{datamask.WithoutDataKeyCache()}, 100, 100},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, suite := range suites {
+				kr := &countingKeyring{Keyring: localKeyring(t)}
+				m := newMasker(t, kr, append(tc.opts, datamask.WithSuite(suite))...)
+				enc, err := m.Encrypt(ctx, doc, opts...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				back, err := m.Decrypt(ctx, enc, opts...)
+				if err != nil || !bytes.Equal(back, doc) {
+					t.Fatalf("round trip = %.100s, %v", back, err)
+				}
+				if e, d := kr.encrypts.Load(), kr.decrypts.Load(); e != tc.encrypts || d != tc.decrypts {
+					t.Errorf("%s: keyring calls for 100 fields = %d encrypt, %d decrypt; want %d, %d", suiteName(suite), e, d, tc.encrypts, tc.decrypts)
+				}
+			}
+		})
 	}
 }
