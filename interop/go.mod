@@ -8,6 +8,8 @@ require (
 	github.com/google/go-cmp v0.7.0
 )
 
+require github.com/theory/jsonpath v0.10.2 // indirect
+
 require (
 	github.com/aws/aws-cryptographic-material-providers-library/releases/go/dynamodb v0.4.0 // indirect
 	github.com/aws/aws-cryptographic-material-providers-library/releases/go/kms v0.4.0 // indirect
