@@ -1,0 +1,52 @@
+// Package awskms holds the AWS KMS keyrings of the AWS Encryption SDK
+// (package esdk): messages whose data keys are protected by symmetric AWS
+// KMS keys, readable by every AWS Encryption SDK and by Powertools for AWS
+// Lambda given the same keys.
+//
+// Start with [NewKeyring] over a *kms.Client of the AWS SDK for Go v2 and
+// one or more key ARNs, wrap it in [esdk.NewDefaultCMM] and, to call KMS
+// once per cached data key rather than once per message, in
+// [esdk.NewCachingCMM]; then encrypt and decrypt with an [esdk.Client]. See
+// the package example. The package is separate from esdk and from the root
+// datamask package so that only programs that use KMS import the AWS SDK.
+//
+// # Keys
+//
+// The strict [Keyring] is configured with key ARNs
+// (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID). Its first key generates each data
+// key (kms:GenerateDataKey) and every other key encrypts it again
+// (kms:Encrypt), so the message carries one encrypted data key per key and
+// any one key decrypts it (kms:Decrypt). Aliases and key ids are refused
+// when the keyring is built: messages record the key ARN, and the keyring
+// decrypts only what is recorded under its own ARNs. Keys may be in
+// different Regions: each call is made in the Region of its key's ARN, with
+// the client's credentials, retryer and endpoint settings.
+//
+// The [DiscoveryKeyring] only decrypts, with whichever key ARN a message
+// records; [WithDiscoveryFilter] limits it to some accounts of one
+// partition, and keys outside the filter are refused without a KMS call.
+//
+// The encryption context, including the aws-crypto-public-key that signed
+// suites add, is sent with every KMS call, so KMS binds it to its
+// ciphertexts and can log it in CloudTrail. [WithGrantTokens] adds grant
+// tokens to every call.
+//
+// # Errors
+//
+// A KMS failure while encrypting (GenerateDataKey or Encrypt: a disabled or
+// unknown key, access denied, throttling after the SDK's retries) is an
+// [*esdk.EncryptKeyError]; while decrypting, an [*esdk.NoDecryptKeyError]
+// listing each attempt. In both, the AWS SDK's error stays reachable with
+// errors.As: smithy.APIError for its code, or the KMS exception types such
+// as *types.DisabledException. A response that does not name the key asked
+// for, or has a data key of the wrong length, is an error of the same kind.
+// A cancelled or expired ctx ends the call and is returned as it is
+// (errors.Is(err, context.Canceled)), not as a key error. The SDK's retryer
+// is used as configured on the client. No error holds key material.
+//
+// # Testing
+//
+// Package kmstest is a fake KMS that speaks the KMS protocol on loopback;
+// point a *kms.Client at it with BaseEndpoint (or AWS_ENDPOINT_URL_KMS) as in
+// the package example, and count the KMS calls your code makes.
+package awskms
