@@ -200,8 +200,9 @@ type fieldError struct {
 }
 
 func (e *fieldError) Error() string {
-	return "datamask: " + e.op + ": field " + strconv.Quote(e.expr) + " (match " + strconv.Itoa(e.match) + "): " +
-		strings.TrimPrefix(e.err.Error(), "datamask: ")
+	msg := strings.TrimPrefix(e.err.Error(), "datamask: ")
+	msg = strings.TrimPrefix(msg, e.op+": ")
+	return "datamask: " + e.op + ": field " + strconv.Quote(e.expr) + " (match " + strconv.Itoa(e.match) + "): " + msg
 }
 
 func (e *fieldError) Unwrap() error { return e.err }

@@ -1,14 +1,22 @@
-// Command datamask erases the values of JSON documents selected with
-// JSONPath, the command-line face of package datamask.
+// Command datamask erases, encrypts and decrypts the values of JSON
+// documents selected with JSONPath, the command-line face of package
+// datamask.
 //
 // Usage:
 //
-//	datamask erase [-f PATH]... [--mask S | --dynamic | --regex RE --format F]
-//	               [--rules FILE] [--allow-missing] [--ndjson] [FILE]
+//	datamask erase   [-f PATH]... [--mask S | --dynamic | --regex RE --format F]
+//	                 [--rules FILE] [--allow-missing] [--ndjson] [FILE]
+//	datamask encrypt [-f PATH]... KEYS [-c KEY=VALUE]... [--suite 0478|0578] [--ndjson] [FILE]
+//	datamask decrypt [-f PATH]... KEYS [-c KEY=VALUE]... [--ndjson] [FILE]
+//	datamask keygen  [-o FILE]
+//	KEYS: --kms-key ARN (repeatable) | --aes-key FILE [--key-namespace NS] [--key-name NAME]
 //
 // It reads FILE or standard input and writes JSON to standard output;
 // diagnostics go to standard error. The exit status is 0 on success, 1 on
-// failure and 2 on bad usage. Run "datamask erase --help" for the details.
+// failure and 2 on bad usage. Run "datamask <command> --help" for the
+// details. A local key file (--aes-key, written by keygen) needs no AWS
+// account; --kms-key uses the AWS config chain and honours
+// AWS_ENDPOINT_URL_KMS.
 package main
 
 import (
@@ -27,9 +35,11 @@ type command struct {
 }
 
 // commands lists the subcommands, in the order the usage shows them.
-// encrypt, decrypt and keygen join them here.
 var commands = []command{
 	{name: "erase", summary: "irreversibly mask the selected values of JSON documents", run: runErase},
+	{name: "encrypt", summary: "encrypt JSON documents or their selected values (AWS Encryption SDK messages)", run: runEncrypt},
+	{name: "decrypt", summary: "decrypt what encrypt wrote", run: runDecrypt},
+	{name: "keygen", summary: "generate a local AES key file for --aes-key", run: runKeygen},
 }
 
 // env is what a command may touch: its standard streams.

@@ -2,9 +2,12 @@ package main
 
 import (
 	"os"
+	"strconv"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/datamask/datamask/kmstest"
 )
 
 func TestMain(m *testing.M) {
@@ -15,7 +18,48 @@ func TestMain(m *testing.M) {
 	})
 }
 
-// TestScripts runs the command-line transcripts in testdata/*.txt.
+// kmsKey is the Env.Values key of each script's fake KMS.
+type kmsKey struct{}
+
+// TestScripts runs the command-line transcripts in testdata/*.txt. Each
+// script gets its own fake AWS KMS (package kmstest): its environment
+// points the AWS config chain at it (AWS_ENDPOINT_URL_KMS, Region, dummy
+// credentials), $KMS_KEY_ARN and $KMS_KEY2_ARN are two of its keys, and
+// the command "kmscalls OP N" checks how many OP requests it has served
+// ("kmscalls reset" forgets them).
 func TestScripts(t *testing.T) {
-	testscript.Run(t, testscript.Params{Dir: "testdata"})
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata",
+		Setup: func(e *testscript.Env) error {
+			s, err := kmstest.NewServer()
+			if err != nil {
+				return err
+			}
+			e.Defer(func() { s.Close() })
+			for k, v := range s.Env() {
+				e.Setenv(k, v)
+			}
+			e.Setenv("KMS_KEY_ARN", s.CreateKey())
+			e.Setenv("KMS_KEY2_ARN", s.CreateKey())
+			e.Values[kmsKey{}] = s
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"kmscalls": func(ts *testscript.TestScript, neg bool, args []string) {
+				s := ts.Value(kmsKey{}).(*kmstest.Server)
+				if len(args) == 1 && args[0] == "reset" {
+					s.ResetCalls()
+					return
+				}
+				if len(args) != 2 || neg {
+					ts.Fatalf("usage: kmscalls OP N | kmscalls reset")
+				}
+				want, err := strconv.Atoi(args[1])
+				ts.Check(err)
+				if got := s.Calls(kmstest.Op(args[0])); got != want {
+					ts.Fatalf("fake KMS served %d %s requests, want %d", got, args[0], want)
+				}
+			},
+		},
+	})
 }

@@ -1,0 +1,315 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"os/signal"
+	"strings"
+
+	"github.com/datamask/datamask"
+	"github.com/datamask/datamask/esdk"
+)
+
+const keysUsage = `Keys (exactly one kind):
+  --kms-key ARN        an AWS KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID); repeat for
+                       several keys: the first generates each data key, every other one
+                       encrypts it again, and any one of them decrypts. Credentials and
+                       settings come from the AWS config chain (AWS_PROFILE, AWS_REGION,
+                       AWS_ENDPOINT_URL_KMS, ...); permissions: kms:GenerateDataKey and
+                       kms:Encrypt to encrypt, kms:Decrypt to decrypt
+  --aes-key FILE       a local AES key file (standard base64 of 16, 24 or 32 bytes, as
+                       'datamask keygen' writes); no AWS account needed
+  --key-namespace NS   the local key's namespace (default "datamask")
+  --key-name NAME      the local key's name (default "default"); namespace and name are
+                       written in each value and must be the same to decrypt
+`
+
+const encryptUsage = `usage: datamask encrypt [-f PATH]... KEYS [-c KEY=VALUE]... [--suite 0478|0578]
+                        [--ndjson] [FILE]
+
+Encrypt the JSON document read from FILE, or from standard input, and write
+the result to standard output. Without -f the whole document becomes one
+AWS Encryption SDK message, written as a base64 JSON string. With -f each
+selected value (string, number, boolean, null, object or array) becomes its
+own message, in place; everything else keeps its exact bytes.
+
+  -f PATH           a JSONPath expression: RFC 9535 ('$.customers[*].ssn') or the
+                    Powertools dialect ('customers[*].ssn'); repeat for several
+  -c KEY=VALUE      an encryption context pair, bound to every message; repeat for
+                    several. Decrypt needs exactly the same pairs. Keys starting with
+                    "aws-crypto-" are reserved
+  --suite 0578      ECDSA P-384 signed, committing (the default, as Powertools)
+  --suite 0478      committing, unsigned: about 30 times faster per value, for
+                    field-level work where everyone who can encrypt is trusted
+  --ndjson          read one JSON document per line and write one per line, in
+                    order, using every CPU core
+
+` + keysUsage + `
+Exit status: 0 on success, 1 on failure, 2 on bad usage.
+
+Examples:
+  datamask keygen -o datamask.key
+  datamask encrypt -f '$.ssn' -f '$.card_number' --aes-key datamask.key customer.json
+  datamask encrypt -f 'customers[*].ssn' --aes-key datamask.key -c tenant=acme --suite 0478 < batch.json
+  datamask encrypt --kms-key arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab \
+      -f '$..email' --ndjson events.ndjson > encrypted.ndjson
+`
+
+const decryptUsage = `usage: datamask decrypt [-f PATH]... KEYS [-c KEY=VALUE]... [--ndjson] [FILE]
+
+Decrypt what 'datamask encrypt' (or Powertools for AWS Lambda, or any AWS
+Encryption SDK writing JSON text) wrote: without -f the input is one base64
+JSON string and the output is the JSON document it holds; with -f each
+selected value must be such a string and becomes the original JSON value
+again. Give the -f expressions and -c pairs used to encrypt. The suite is
+read from each message.
+
+  -f PATH           a JSONPath expression, as given to encrypt; repeat for several
+  -c KEY=VALUE      an encryption context pair; the pairs must be exactly those
+                    used to encrypt, or nothing is decrypted (no key is used)
+  --ndjson          read one JSON document per line and write one per line, in
+                    order, using every CPU core
+
+` + keysUsage + `
+Exit status: 0 on success, 1 on failure, 2 on bad usage.
+
+Examples:
+  datamask decrypt -f '$.ssn' -f '$.card_number' --aes-key datamask.key encrypted.json
+  datamask decrypt -f 'customers[*].ssn' --aes-key datamask.key -c tenant=acme < batch.enc.json
+  datamask decrypt --aes-key datamask.key whole.json
+`
+
+// cryptFlags are the flags encrypt and decrypt share.
+type cryptFlags struct {
+	fields       listFlag
+	pairs        listFlag
+	kmsKeys      listFlag
+	aesKey       string
+	keyNamespace string
+	keyName      string
+	suite        string
+	ndjson       bool
+}
+
+func runEncrypt(e *env, args []string) error { return runCrypt(e, "encrypt", encryptUsage, args) }
+func runDecrypt(e *env, args []string) error { return runCrypt(e, "decrypt", decryptUsage, args) }
+
+func runCrypt(e *env, op, usage string, args []string) error {
+	fs := newFlagSet(op)
+	var f cryptFlags
+	fs.Var(&f.fields, "f", "")
+	fs.Var(&f.pairs, "c", "")
+	fs.Var(&f.kmsKeys, "kms-key", "")
+	fs.StringVar(&f.aesKey, "aes-key", "", "")
+	fs.StringVar(&f.keyNamespace, "key-namespace", "", "")
+	fs.StringVar(&f.keyName, "key-name", "", "")
+	if op == "encrypt" {
+		fs.StringVar(&f.suite, "suite", "0578", "")
+	}
+	fs.BoolVar(&f.ndjson, "ndjson", false, "")
+	pos, err := parseArgs(e, fs, usage, args)
+	if err != nil {
+		return err
+	}
+	input, err := inputArg(pos, usage)
+	if err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+
+	ec, err := parseContext(f.pairs)
+	if err != nil {
+		return err
+	}
+	var popts []datamask.ProviderOption
+	if op == "encrypt" {
+		switch strings.TrimPrefix(strings.ToLower(f.suite), "0x") {
+		case "0578":
+			popts = append(popts, datamask.WithSuite(esdk.AES256GCMHKDFSHA512CommitKeyECDSAP384))
+		case "0478":
+			popts = append(popts, datamask.WithSuite(esdk.AES256GCMHKDFSHA512CommitKey))
+		default:
+			return usageErrorf("--suite %q is not a suite datamask encrypts with", f.suite).
+				withHint("use --suite 0578 (signed, the default) or --suite 0478 (unsigned, faster)")
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	keyring, err := buildKeyring(ctx, &f, set)
+	if err != nil {
+		return err
+	}
+	provider, err := datamask.NewESDKProvider(keyring, popts...)
+	if err != nil {
+		return failure(err)
+	}
+	m, err := datamask.New(datamask.WithProvider(provider))
+	if err != nil {
+		return failure(err)
+	}
+	var opts []datamask.CallOption
+	if len(f.fields) > 0 {
+		opts = append(opts, datamask.Fields(f.fields...))
+	}
+	if ec != nil {
+		opts = append(opts, datamask.EncryptionContext(ec))
+	}
+	// Check the expressions and the context once, on an empty object, so
+	// that mistakes are usage errors reported before any input or key use.
+	if err := dryRun(m, op, opts, len(f.fields) > 0); err != nil {
+		return err
+	}
+
+	call := m.Encrypt
+	if op == "decrypt" {
+		call = m.Decrypt
+	}
+	if f.ndjson {
+		r, err := openInput(e, input)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		err = streamNDJSON(r, e.stdout, func(line []byte) ([]byte, error) { return call(ctx, line, opts...) })
+		if err != nil {
+			var le *lineError
+			if errors.As(err, &le) {
+				return cryptError(op, err, true, &f)
+			}
+			var ce *cliError
+			if errors.As(err, &ce) {
+				return err
+			}
+			return failure(err)
+		}
+		return nil
+	}
+	doc, err := readInput(e, input)
+	if err != nil {
+		return err
+	}
+	out, err := call(ctx, doc, opts...)
+	if err != nil {
+		return cryptError(op, err, false, &f)
+	}
+	return writeDoc(e, out)
+}
+
+// parseContext turns -c KEY=VALUE pairs into an encryption context, nil
+// when none is given.
+func parseContext(pairs []string) (map[string]string, error) {
+	if len(pairs) == 0 {
+		return nil, nil
+	}
+	ec := make(map[string]string, len(pairs))
+	for _, p := range pairs {
+		k, v, ok := strings.Cut(p, "=")
+		switch {
+		case !ok:
+			return nil, usageErrorf("-c %q is not KEY=VALUE", p).withHint("write -c tenant=acme; repeat -c for several pairs")
+		case k == "":
+			return nil, usageErrorf("-c %q has an empty key", p).withHint("write -c tenant=acme")
+		case strings.HasPrefix(k, "aws-crypto-"):
+			return nil, usageErrorf("-c key %q is reserved: keys starting with \"aws-crypto-\" belong to the AWS Encryption SDK", k)
+		}
+		if _, dup := ec[k]; dup {
+			return nil, usageErrorf("-c key %q given twice", k)
+		}
+		ec[k] = v
+	}
+	return ec, nil
+}
+
+// buildKeyring builds the keyring of the KEYS flags.
+func buildKeyring(ctx context.Context, f *cryptFlags, set map[string]bool) (esdk.Keyring, error) {
+	local := set["aes-key"]
+	switch {
+	case len(f.kmsKeys) > 0 && local:
+		return nil, usageErrorf("--kms-key and --aes-key cannot be combined: choose AWS KMS keys or a local key")
+	case len(f.kmsKeys) == 0 && !local:
+		return nil, usageErrorf("no key given: use --aes-key FILE or --kms-key ARN").
+			withHint("create a local key with 'datamask keygen -o datamask.key', then pass --aes-key datamask.key")
+	case !local && (set["key-namespace"] || set["key-name"]):
+		return nil, usageErrorf("--key-namespace and --key-name name a local key: they need --aes-key")
+	case len(f.kmsKeys) > 0:
+		return kmsKeyring(ctx, f.kmsKeys)
+	}
+	var opts []datamask.LocalKeyOption
+	if set["key-namespace"] {
+		opts = append(opts, datamask.WithKeyNamespace(f.keyNamespace))
+	}
+	if set["key-name"] {
+		opts = append(opts, datamask.WithKeyName(f.keyName))
+	}
+	k, err := datamask.ReadLocalKeyring(f.aesKey, opts...)
+	if err != nil {
+		return nil, usageErrorf("%s", strings.TrimPrefix(err.Error(), "datamask: "))
+	}
+	return k, nil
+}
+
+// dryRun runs op on an empty object with the expressions (a probe one
+// without -f) allowed to select nothing, so that no key is used: bad
+// expressions and contexts become usage errors before any input is read.
+func dryRun(m *datamask.DataMasker, op string, opts []datamask.CallOption, fields bool) error {
+	probe := append(opts[:len(opts):len(opts)], datamask.AllowMissingFields(nil))
+	if !fields {
+		probe = append(probe, datamask.Fields("$.probe"))
+	}
+	call := m.Encrypt
+	if op == "decrypt" {
+		call = m.Decrypt
+	}
+	_, err := call(context.Background(), []byte("{}"), probe...)
+	var ipe *datamask.InvalidPathError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ipe):
+		return configError(err)
+	}
+	return usageErrorf("%s", strings.TrimPrefix(err.Error(), "datamask: "))
+}
+
+// cryptError adds hints to an error of Encrypt or Decrypt on the input.
+func cryptError(op string, err error, ndjson bool, f *cryptFlags) error {
+	var (
+		se  *datamask.SyntaxError
+		fnf *datamask.FieldNotFoundError
+		cme *datamask.ContextMismatchError
+		dke *datamask.DecryptKeyError
+		eke *datamask.EncryptKeyError
+	)
+	keyHint := "check --aes-key (and --key-namespace, --key-name): they must be those used to encrypt"
+	if len(f.kmsKeys) > 0 {
+		keyHint = "check --kms-key: one of the keys used to encrypt is needed, with kms:Decrypt allowed, in the right account and Region"
+	}
+	switch {
+	case errors.As(err, &se) && !ndjson:
+		return failure(err, "the input must be one JSON document (UTF-8); use --ndjson for one document per line")
+	case errors.As(err, &fnf) && op == "decrypt":
+		return failure(err, "give the -f expressions used to encrypt; each must select an encrypted value")
+	case errors.As(err, &fnf):
+		return failure(err, "check the expression: it must select at least one value of every document")
+	case errors.Is(err, datamask.ErrUnsupportedType) && len(f.fields) > 0:
+		return failure(err, "omit -f to "+op+" a scalar document as a whole")
+	case errors.As(err, &cme):
+		return failure(err, "give exactly the -c pairs used to encrypt (the keys named differ); nothing was decrypted")
+	case errors.As(err, &dke):
+		return failure(err, "the value was encrypted under another key: "+keyHint)
+	case errors.As(err, &eke):
+		if len(f.kmsKeys) > 0 {
+			return failure(err, "check --kms-key, the AWS credentials and Region, and that kms:GenerateDataKey (first key) and kms:Encrypt (other keys) are allowed")
+		}
+		return failure(err)
+	case errors.Is(err, datamask.ErrDecryptValue) && len(f.fields) == 0:
+		return failure(err, "without -f the input must be one base64 JSON string written by 'datamask encrypt'; give -f to decrypt values inside a document")
+	case errors.Is(err, datamask.ErrDecryptValue):
+		return failure(err, "each -f expression must select a base64 string written by 'datamask encrypt -f' (or Powertools), unchanged since")
+	}
+	return failure(err)
+}
