@@ -38,8 +38,10 @@
 // request into materials: [DefaultCMM] creates the signing key of signed
 // suites (publishing its public half in the encryption context under
 // aws-crypto-public-key) and calls a keyring; [RequiredContextCMM] makes
-// context keys required (authenticated but not stored); a data key cache
-// wraps any manager. Materials never print their keys: String, GoString,
+// context keys required (authenticated but not stored); [CachingCMM]
+// (built with [NewCachingCMM]) caches the materials of any manager, so that
+// a KMS keyring calls KMS once per cached data key instead of once per
+// message. Materials never print their keys: String, GoString,
 // Format and LogValue redact them, and the keys are held where no fmt verb
 // or reflection reaches them.
 //

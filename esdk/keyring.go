@@ -25,7 +25,7 @@ type Keyring interface {
 
 // MaterialsManager (a cryptographic materials manager, CMM) gives Encrypt
 // and Decrypt their materials. [NewDefaultCMM] builds the usual one on a
-// [Keyring]; a data key cache wraps any MaterialsManager.
+// [Keyring]; [NewCachingCMM] caches the materials of any MaterialsManager.
 // Implementations must be safe for concurrent use.
 type MaterialsManager interface {
 	// EncryptionMaterials returns materials with the suite, context, a data
