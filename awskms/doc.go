@@ -31,6 +31,14 @@
 // ciphertexts and can log it in CloudTrail. [WithGrantTokens] adds grant
 // tokens to every call.
 //
+// # Permissions
+//
+// Encrypting needs kms:GenerateDataKey on the first key and kms:Encrypt on
+// each other key; decrypting needs kms:Decrypt on the key that decrypts
+// (for a discovery keyring, on every key it may meet). The calls carry the
+// encryption context, so key policies and grants can constrain it with the
+// kms:EncryptionContext: condition keys.
+//
 // # Errors
 //
 // A KMS failure while encrypting (GenerateDataKey or Encrypt: a disabled or
