@@ -61,9 +61,14 @@ func (m *DataMasker) Encrypt(ctx context.Context, doc []byte, opts ...CallOption
 // Expressions are resolved against the input, as for Encrypt. An
 // expression that selects nothing there but selects inside a decrypted
 // value (it was covered by another expression on encrypt, as "a.b" is by
-// "a") counts as matched. A filter that tests a value another expression
-// encrypted sees that value's base64 text, not the value: decrypt such
-// values in a first call, then the fields the filter selects.
+// "a") counts as matched. A filter sees the document as it is: a value it
+// selected whole on encrypt is now a base64 string, which it no longer
+// selects, and a value another expression encrypted shows its base64 text.
+// Decrypt the first with an expression that selects the strings in their
+// place, such as "$.address[?match(@, '.*')]" for
+// "$.address[?(@.postcode > 50000)]" (RFC 9535 match() holds only for
+// strings), and the second in a call before the one whose filter tests
+// them.
 //
 // Messages written by Powertools for AWS Lambda, the AWS Encryption SDKs
 // and the AWS Encryption SDK CLI decrypt here when their plaintext is JSON

@@ -222,6 +222,22 @@ func TestDecryptCoveredFields(t *testing.T) {
 			t.Errorf("Decrypt with %q and a.zzz = %v, want *FieldNotFoundError for a.zzz", fields, err)
 		}
 	}
+
+	// Whole values chosen by a filter: the documented way back.
+	addr := []byte(`{"address": [{"street": "1 Main St", "postcode": 12345}, {"street": "2 Side St", "postcode": 67890}]}`)
+	enc, err := m.Encrypt(ctx, addr, datamask.Fields("$.address[?(@.postcode > 50000)]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.Decrypt(ctx, enc, datamask.Fields("$.address[?(@.postcode > 50000)]"))
+	var fnf *datamask.FieldNotFoundError
+	if !errors.As(err, &fnf) {
+		t.Errorf("Decrypt with the filter that selected whole values = %v, want *FieldNotFoundError", err)
+	}
+	back, err := m.Decrypt(ctx, enc, datamask.Fields("$.address[?match(@, '.*')]"))
+	if err != nil || !bytes.Equal(back, addr) {
+		t.Errorf("Decrypt with [?match(@, '.*')] = %s, %v, want %s", back, err, addr)
+	}
 }
 
 func TestEncryptErrors(t *testing.T) {

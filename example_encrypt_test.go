@@ -9,8 +9,14 @@ import (
 	"path/filepath"
 	"regexp"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
 	"github.com/datamask/datamask"
+	"github.com/datamask/datamask/awskms"
 	"github.com/datamask/datamask/esdk"
+	"github.com/datamask/datamask/kmstest"
 )
 
 // shorten cuts each base64 message in a document to its first characters,
@@ -233,4 +239,53 @@ func ExampleProvider() {
 	fmt.Println(string(enc))
 	// Output:
 	// {"a": "LTEuMTE="}
+}
+
+// AWS KMS keys: build a keyring of package awskms over a *kms.Client and
+// give it to NewESDKProvider. Here the fake KMS of package kmstest stands in
+// for AWS KMS; in production build the client with config.LoadDefaultConfig
+// and kms.NewFromConfig, and pass key ARNs.
+func ExampleNewESDKProvider_awsKMS() {
+	srv, err := kmstest.NewServer()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	keyARN := srv.CreateKey()
+	client := kms.New(kms.Options{
+		Region:       srv.Region(),
+		BaseEndpoint: aws.String(srv.URL()),
+		Credentials:  credentials.NewStaticCredentialsProvider("any", "thing", ""),
+	})
+
+	keyring, err := awskms.NewKeyring(client, []string{keyARN})
+	if err != nil {
+		log.Fatal(err)
+	}
+	provider, err := datamask.NewESDKProvider(keyring, datamask.WithSuite(esdk.AES256GCMHKDFSHA512CommitKey))
+	if err != nil {
+		log.Fatal(err)
+	}
+	m, err := datamask.New(datamask.WithProvider(provider))
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	ctx := context.Background()
+	doc := []byte(`{"customers": [{"ssn": "123-45-6789"}, {"ssn": "987-65-4321"}, {"ssn": "555-55-5555"}]}`)
+	opts := []datamask.CallOption{datamask.Fields("$.customers[*].ssn"), datamask.EncryptionContext(map[string]string{"tenant": "acme"})}
+	enc, err := m.Encrypt(ctx, doc, opts...)
+	if err != nil {
+		log.Fatal(err)
+	}
+	dec, err := m.Decrypt(ctx, enc, opts...)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(dec))
+	// The data key cache: one KMS call each way for the three values.
+	fmt.Println(srv.Calls(kmstest.OpGenerateDataKey), "GenerateDataKey,", srv.Calls(kmstest.OpDecrypt), "Decrypt")
+	// Output:
+	// {"customers": [{"ssn": "123-45-6789"}, {"ssn": "987-65-4321"}, {"ssn": "555-55-5555"}]}
+	// 1 GenerateDataKey, 1 Decrypt
 }
