@@ -3,11 +3,14 @@ package awskms_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -477,6 +480,9 @@ type lyingClient struct {
 	awskms.Client
 	keyID     *string // if not nil, the KeyId of every answer
 	extraByte bool    // append a byte to every plaintext
+
+	mu   sync.Mutex
+	seen [][]byte // the data keys KMS returned
 }
 
 func (l *lyingClient) GenerateDataKey(ctx context.Context, in *kms.GenerateDataKeyInput, optFns ...func(*kms.Options)) (*kms.GenerateDataKeyOutput, error) {
@@ -504,11 +510,33 @@ func (l *lyingClient) Decrypt(ctx context.Context, in *kms.DecryptInput, optFns 
 }
 
 func (l *lyingClient) lie(keyID **string, plaintext *[]byte) {
+	if plaintext != nil {
+		l.mu.Lock()
+		l.seen = append(l.seen, bytes.Clone(*plaintext))
+		l.mu.Unlock()
+	}
 	if l.keyID != nil {
 		*keyID = l.keyID
 	}
 	if l.extraByte && plaintext != nil {
 		*plaintext = append(*plaintext, 0)
+	}
+}
+
+// checkNoKeyInError fails t if err's text shows a data key l handed out.
+func (l *lyingClient) checkNoKeyInError(t *testing.T, err error) {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.seen) == 0 {
+		t.Fatal("the client saw no data key")
+	}
+	for _, k := range l.seen {
+		for _, form := range []string{string(k), hex.EncodeToString(k), base64.StdEncoding.EncodeToString(k), fmt.Sprint(k), fmt.Sprintf("%x", k)} {
+			if strings.Contains(err.Error(), form) {
+				t.Errorf("error %q shows a data key", err)
+			}
+		}
 	}
 }
 
@@ -538,8 +566,9 @@ func TestKeyringChecksResponses(t *testing.T) {
 			}
 			_, err := mustClient(t).Encrypt(context.Background(), []byte("x"), mustCMM(t, mustKeyring(t, tt.liar, tt.keys)))
 			if !errors.Is(err, esdk.ErrEncryptKey) || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("Encrypt() = %v, want ErrEncryptKey saying %q", err, tt.want)
+				t.Fatalf("Encrypt() = %v, want ErrEncryptKey saying %q", err, tt.want)
 			}
+			tt.liar.checkNoKeyInError(t, err)
 		})
 	}
 	for _, tt := range []struct {
@@ -554,8 +583,9 @@ func TestKeyringChecksResponses(t *testing.T) {
 			_, _, err := decryptWith(t, mustKeyring(t, tt.liar, []string{k1, k2}), msg)
 			var nk *esdk.NoDecryptKeyError
 			if !errors.As(err, &nk) || len(nk.Errors) != 2 || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("Decrypt() = %v, want a *NoDecryptKeyError with 2 causes saying %q", err, tt.want)
+				t.Fatalf("Decrypt() = %v, want a *NoDecryptKeyError with 2 causes saying %q", err, tt.want)
 			}
+			tt.liar.checkNoKeyInError(t, err)
 		})
 	}
 }
