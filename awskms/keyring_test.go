@@ -372,6 +372,31 @@ var keyringCases = []struct {
 		}
 	}},
 
+	{"child-of-multi-keyring", func(t *testing.T, b *backend) {
+		// Under a multi-keyring whose generator is a raw AES keyring, the
+		// KMS keyring only encrypts the data key it is given, with every
+		// one of its keys.
+		k1, k2 := b.createKey(t), b.createKey(t)
+		c := b.newClient()
+		aes, err := esdk.NewRawAESKeyring("awskms-test", "local", bytes.Repeat([]byte{5}, 32))
+		if err != nil {
+			t.Fatal(err)
+		}
+		multi, err := esdk.NewMultiKeyring(aes, mustKeyring(t, c, []string{k1, k2}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := encryptWith(t, multi, esdk.AES256GCMHKDFSHA512CommitKeyECDSAP384, []byte("multi"))
+		if got, want := ops(c.take()), []string{"Encrypt " + k1, "Encrypt " + k2}; !slices.Equal(got, want) {
+			t.Fatalf("encrypt calls = %q, want %q", got, want)
+		}
+		for _, kr := range []esdk.Keyring{aes, mustKeyring(t, c, []string{k2})} {
+			if got, _, err := decryptWith(t, kr, msg); err != nil || string(got) != "multi" {
+				t.Errorf("Decrypt(%v) = %q, %v, want multi", kr, got, err)
+			}
+		}
+	}},
+
 	{"cancelled", func(t *testing.T, b *backend) {
 		k1 := b.createKey(t)
 		c := b.newClient()
