@@ -36,7 +36,9 @@
 // those of Powertools: suite 0x0578 (committing, ECDSA P-384 signed),
 // commitment policy REQUIRE_ENCRYPT_REQUIRE_DECRYPT, 4096-byte frames.
 // For field-level work where every encryptor is trusted, [WithSuite] with
-// suite 0x0478 (committing, unsigned) is about 30 times cheaper per value.
+// suite 0x0478 (committing, unsigned) is 25 times cheaper per value to
+// encrypt and 70 times to decrypt. Data keys are cached ([DataKeyCache]):
+// with AWS KMS, one KMS call serves many values and many invocations.
 //
 // [EncryptionContext] binds string pairs to every message. Decrypt requires
 // exactly the pairs the message holds (the SDK's own aws-crypto-public-key

@@ -62,8 +62,9 @@ func (c *providerConfig) once(name string) error {
 // that a message was written by a holder of the signing key, not merely by
 // someone able to decrypt. [esdk.AES256GCMHKDFSHA512CommitKey] (0x0478),
 // committing but unsigned, is the choice for field-level encryption where
-// everyone who can encrypt is trusted: it is about 30 times faster per
-// value (see the README's sizing section).
+// everyone who can encrypt is trusted: a value costs about 7 µs to
+// encrypt or decrypt with it on one core, against 170 µs and 480 µs with
+// 0x0578, whose ECDSA P-384 signature is made and checked per message.
 func WithSuite(s esdk.Suite) ProviderOption {
 	return providerOption(func(c *providerConfig) error {
 		if s != esdk.AES256GCMHKDFSHA512CommitKeyECDSAP384 && s != esdk.AES256GCMHKDFSHA512CommitKey {
