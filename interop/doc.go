@@ -26,14 +26,18 @@
 //
 //   - Node 20 refuses PKCS#1 v1.5 RSA private decryption since
 //     CVE-2023-46809 (the Marvin attack). The JS peer decrypts PKCS#1 v1.5
-//     data keys only when started with [JSOptions].InsecurePKCS1Decrypt,
+//     data keys only when started with [JSOptions.InsecurePKCS1Decrypt],
 //     which passes --security-revert=CVE-2023-46809 to that test process.
 //   - The JS raw AES keyring is always built with utf8Sorting: true. Its
 //     default sorts the keyring AAD in UTF-16 order, so with non-ASCII
 //     encryption-context keys its data keys are unreadable by any conformant
 //     implementation (esdk/FORMAT.md §5.1).
-//   - The official Go ESDK has no caching materials manager; every benchmark
-//     here uses raw AES-256 keyrings, with no caching on either side.
+//   - The official Go ESDK v0.4.0 is not race-free: its Dafny runtime writes
+//     shared values on every encrypt, which go test -race reports even
+//     across separate clients. [Official] therefore runs one SDK call at a
+//     time in the whole process.
+//   - The official Go ESDK has no caching materials manager, so comparisons
+//     with it use no caching on either side.
 //
 // # Benchmarks
 //
