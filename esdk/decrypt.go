@@ -10,7 +10,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 
 	"github.com/datamask/datamask/esdk/internal/format"
@@ -174,29 +173,13 @@ func (c *Client) Decrypt(ctx context.Context, message []byte, mm MaterialsManage
 		return nil, nil, invalid("header tag")
 	}
 
-	// For a large signed message, hash it on another core while the body
-	// is decrypted (and always wait for that goroutine: it reads message).
-	var digests chan []byte
-	if sig != nil && ptLen >= parallelHashMin && runtime.GOMAXPROCS(0) > 1 {
-		digests = make(chan []byte, 1)
-		go func() { digests <- signatureDigest(h.Suite, message[:signedLen]) }()
-	}
 	plaintext, err := openBody(aead, h, body, ptLen)
-	var digest []byte
-	if digests != nil {
-		digest = <-digests
-	}
 	if err != nil {
 		return nil, nil, err
 	}
-	if sig != nil {
-		if digest == nil {
-			digest = signatureDigest(h.Suite, message[:signedLen])
-		}
-		if !ecdsa.VerifyASN1(dm.verificationKey, digest, sig) {
-			clear(plaintext)
-			return nil, nil, invalid("signature")
-		}
+	if sig != nil && !ecdsa.VerifyASN1(dm.verificationKey, signatureDigest(h.Suite, message[:signedLen]), sig) {
+		clear(plaintext)
+		return nil, nil, invalid("signature")
 	}
 
 	return plaintext, &Header{

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
 	"slices"
 	"strings"
 
@@ -120,66 +119,17 @@ func (c *Client) Encrypt(ctx context.Context, plaintext []byte, mm MaterialsMana
 	h.Tag = aead.Seal(tag[:0], zeroIV[:], nil, headerAAD)
 	out = h.AppendAuth(out)
 
+	out = sealFrames(out, aead, h.MessageID, plaintext, frameLen)
 	if suite.Sig == format.SigNone {
-		return sealFrames(out, aead, h.MessageID, plaintext, frameLen), nil
+		return out, nil
 	}
-	var digest [sha512.Size384]byte
-	if len(plaintext) >= parallelHashMin && runtime.GOMAXPROCS(0) > 1 {
-		out, digest = sealAndHash(out, aead, h.MessageID, plaintext, frameLen)
-	} else {
-		out = sealFrames(out, aead, h.MessageID, plaintext, frameLen)
-		digest = sha512.Sum384(out)
-	}
+	digest := sha512.Sum384(out)
 	sig, err := ecdsa.SignASN1(rand.Reader, m.signingKey.key(), digest[:])
 	if err != nil {
 		return nil, fmt.Errorf("esdk: Encrypt: cannot sign the message: %v", err)
 	}
 	out = binary.BigEndian.AppendUint16(out, uint16(len(sig)))
 	return append(out, sig...), nil
-}
-
-// parallelHashMin is the plaintext size from which the signature hash runs
-// on another core, beside the encryption or decryption of the body: SHA-384
-// is four times slower than AES-GCM, so a large signed message costs about
-// its hashing alone.
-const parallelHashMin = 128 << 10
-
-// hashBatch is how much plaintext is sealed before its ciphertext is handed
-// to the hashing goroutine.
-const hashBatch = 64 << 10
-
-// sealAndHash appends the framed body of plaintext to out (whose capacity
-// holds the whole message, so it is never reallocated) and returns it with
-// the SHA-384 of everything up to the end of the body, hashed on another
-// goroutine while later frames are sealed.
-func sealAndHash(out []byte, aead cipher.AEAD, messageID, plaintext []byte, frameLen int) ([]byte, [sha512.Size384]byte) {
-	regions := make(chan []byte, 16)
-	done := make(chan [sha512.Size384]byte, 1)
-	go func() {
-		d := sha512.New384()
-		for r := range regions {
-			d.Write(r)
-		}
-		var sum [sha512.Size384]byte
-		d.Sum(sum[:0])
-		done <- sum
-	}()
-	fs := newFrameSealer(aead, messageID, frameLen)
-	sent := 0
-	batch := max(1, hashBatch/frameLen) * frameLen
-	for len(plaintext) >= frameLen {
-		n := min(batch, len(plaintext)/frameLen*frameLen)
-		for chunk := plaintext[:n]; len(chunk) > 0; chunk = chunk[frameLen:] {
-			out = fs.regular(out, chunk[:frameLen])
-		}
-		plaintext = plaintext[n:]
-		regions <- out[sent:len(out):len(out)]
-		sent = len(out)
-	}
-	out = fs.final(out, plaintext)
-	regions <- out[sent:len(out):len(out)]
-	close(regions)
-	return out, <-done
 }
 
 // sealFrames appends the framed body of plaintext to out.

@@ -108,9 +108,9 @@ func TestDecryptWrongKey(t *testing.T) {
 	}
 }
 
-// TestLargeMessages covers messages large enough for the signature hash to
-// run beside the body's encryption and decryption, at several frame
-// lengths, and a change in their body or signature.
+// TestLargeMessages covers 1 MiB messages at several frame lengths (up to
+// one frame for the whole plaintext), and a change in their body or
+// signature.
 func TestLargeMessages(t *testing.T) {
 	ctx := context.Background()
 	client := newClient(t)
