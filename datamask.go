@@ -5,6 +5,13 @@
 // Lambda (Python and TypeScript), and its encrypted values are AWS Encryption
 // SDK messages that those tools, the JS ESDK and the official Go ESDK decrypt.
 //
+// Start with [Erase], which needs no key. To encrypt, build a [Provider]
+// once, from a local key file ([ReadLocalKeyring]) or AWS KMS keys (package
+// awskms), with [NewESDKProvider]; then a [DataMasker] with
+// [New]([WithProvider](p)), and call [DataMasker.Encrypt] and
+// [DataMasker.Decrypt]. A DataMasker is safe for concurrent use: build it at
+// start-up (in Lambda, before lambda.Start) and share it.
+//
 // # Erase
 //
 // [Erase] and [DataMasker.Erase] replace the values that JSONPath
@@ -26,7 +33,8 @@
 // back the same values and types, byte for byte (as Powertools TypeScript's
 // field encryption, which re-serializes values instead).
 // [DataMasker.EncryptValue] and [DataMasker.DecryptValue] do the same for
-// Go values through the codec of [WithJSONCodec]. Many fields are processed in parallel on every core.
+// Go values through the codec of [WithJSONCodec]. Many fields are processed
+// in parallel on every core.
 //
 // The encryption back end is a [Provider]. [NewESDKProvider] builds the
 // AWS Encryption SDK one from a keyring: AWS KMS keys (package awskms; the
@@ -54,9 +62,20 @@
 // context is checked before decryption and exactly (TypeScript checks the
 // caller's pairs after decrypting, so missing pairs pass); and values keep
 // their JSON text (TypeScript's JSON round trip turns 12345678901234567890
-// into 12345678901234567000).
+// into 12345678901234567000). The README lists every difference from
+// Powertools with its reason.
 //
-// (The package documentation is completed with the features it describes.)
+// # Errors
+//
+// Functions return few errors, matched with [errors.Is] and [errors.As]:
+// [*SyntaxError] (the input is not JSON; with its byte offset),
+// [*InvalidPathError], [*FieldNotFoundError], [ErrUnsupportedType],
+// [ErrNoProvider], [*EncryptKeyError], [*DecryptKeyError], [ErrDecryptValue]
+// (one opaque error for any malformed or tampered value) and
+// [*ContextMismatchError]. The cause of a key error, such as an AWS KMS
+// exception, stays reachable through errors.As. No error text holds
+// plaintext, key material or any part of the payload: error text is API
+// surface that Lambda and HTTP wrappers hand to callers.
 package datamask
 
 import (
