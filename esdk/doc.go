@@ -78,27 +78,30 @@
 //
 // # Performance
 //
-// Measured with go test -run '^$' -bench . -count 5 ./esdk on an AMD EPYC
-// VM with two vCPUs shared with other jobs (so figures moved by up to a third
-// between runs: the ranges are the medians of three runs), Go 1.26, a raw
-// AES-256 keyring, the default CMM, frame length 4096 and a two-pair
+// Medians of five runs of
+//
+//	go test -run '^$' -bench . -benchtime 1s -count 5 ./esdk
+//
+// on a quiet 2-core AMD EPYC VM with Go 1.26 (medians by benchstat; 51 of
+// the 60 runs were within 10% of their median, the farthest 35% off), with
+// a raw AES-256 keyring, the default CMM, frame length 4096 and a two-pair
 // context; one message per operation:
 //
-//	suite   size    encrypt                      decrypt
-//	0x0478  64 B    6-7 µs                       6.5-7.5 µs
-//	0x0478  1 KiB   6-8 µs                       7-8 µs
-//	0x0478  1 MiB   0.42-0.64 ms (1.6-2.5 GB/s)  0.47-0.63 ms (1.7-2.2 GB/s)
-//	0x0578  64 B    0.30 ms                      0.48-0.64 ms
-//	0x0578  1 KiB   0.29-0.39 ms                 0.49-0.70 ms
-//	0x0578  1 MiB   2.0-2.4 ms (0.4-0.5 GB/s)    2.5-2.9 ms (0.36-0.42 GB/s)
+//	suite   size    encrypt                decrypt
+//	0x0478  64 B     6.2 µs                 5.4 µs
+//	0x0478  1 KiB    6.8 µs                 5.8 µs
+//	0x0478  1 MiB    0.46 ms (2.3 GB/s)     0.44 ms (2.4 GB/s)
+//	0x0578  64 B     297 µs                 500 µs
+//	0x0578  1 KiB    306 µs                 520 µs
+//	0x0578  1 MiB    1.93 ms (0.54 GB/s)    2.31 ms (0.45 GB/s)
 //
 // Allocations per message: 33 (encrypt) and 39 (decrypt) for 0x0478, 143
 // and 80 for 0x0578 (most of them in crypto/ecdsa), plus the output.
 //
 // The unsigned suite costs HKDF-SHA512 (done as three HMACs on one reused
 // digest), one AES key schedule and AES-GCM. The signed suite adds an ECDSA
-// P-384 key generation and signature (about 300 µs) to encrypt and a
-// signature verification (about 480 µs) to decrypt, and SHA-384 over the
+// P-384 key generation and signature (about 290 µs) to encrypt and a
+// signature verification (about 495 µs) to decrypt, and SHA-384 over the
 // whole message (about 0.9 GB/s on this CPU, so a large signed message
 // cannot reach 1 GB/s). Hashing on a second core beside AES-GCM was tried and
 // measured no faster on this machine. A data key cache that reuses materials
