@@ -354,6 +354,15 @@ func cloneContext(ec map[string]string) map[string]string {
 // with two zero bytes, which no non-empty serialized encryption context
 // starts with (its pair count is at least 1), so it cannot be mistaken for
 // part of the context.
+//
+// The decryption identifier also ends with the number of encrypted data
+// keys (u16), which the specification leaves out. Without it the formula is
+// ambiguous: an encrypted data key serialization may start with a zero
+// byte, so [A] with one context and [A, B] with another can hash the same
+// bytes (TestCachingDecryptIDUnambiguous), and the second request would get
+// the first one's data key without its keyring ever checking its context.
+// With the count at a known place, the input parses back into one request.
+// The identifiers never leave the process, so no other SDK needs them.
 
 // encryptID returns the cache identifier of req, or false if req cannot be
 // serialized (the underlying manager will then refuse it).
@@ -399,6 +408,9 @@ func (c *CachingCMM) decryptID(req DecryptionMaterialsRequest) (cacheID, bool) {
 	if err != nil {
 		return cacheID{}, false
 	}
+	if len(req.EncryptedDataKeys) > 0xFFFF {
+		return cacheID{}, false
+	}
 	edks := make([][]byte, len(req.EncryptedDataKeys))
 	size := 0
 	for i, k := range req.EncryptedDataKeys {
@@ -408,7 +420,7 @@ func (c *CachingCMM) decryptID(req DecryptionMaterialsRequest) (cacheID, bool) {
 		size += len(edks[i])
 	}
 	slices.SortFunc(edks, bytes.Compare)
-	b := make([]byte, 0, 16+len(c.partition)+size+len(ec))
+	b := make([]byte, 0, 18+len(c.partition)+size+len(ec))
 	b = append(b, 0x01, 0, 0x02, 0)
 	b = append(b, c.partition...)
 	b = append(b, 0, byte(req.Suite>>8), byte(req.Suite), 0)
@@ -425,6 +437,7 @@ func (c *CachingCMM) decryptID(req DecryptionMaterialsRequest) (cacheID, bool) {
 		b = append(b, 0, 0)
 		b = append(b, rc...)
 	}
+	b = binary.BigEndian.AppendUint16(b, uint16(len(edks)))
 	return sha512.Sum384(b), true
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/sha512"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -706,7 +707,9 @@ func TestNewCachingCMMRejects(t *testing.T) {
 }
 
 // TestCachingCacheIDs checks the identifiers against the specification's
-// formulas (caching-cmm.md 0.4.0, appendix A), written out byte by byte.
+// formulas (caching-cmm.md 0.4.0, appendix A), written out byte by byte,
+// with datamask's suffixes: the decryption identifier ends with the number
+// of encrypted data keys (see TestCachingDecryptIDUnambiguous).
 func TestCachingCacheIDs(t *testing.T) {
 	c, _, _ := newCachingSpy(t)
 	c.partition = []byte("partition-1")
@@ -734,7 +737,7 @@ func TestCachingCacheIDs(t *testing.T) {
 	edk2 := EncryptedDataKey{ProviderID: "a", ProviderInfo: []byte("z"), Ciphertext: []byte{1, 2}}
 	ser1 := []byte{0, 1, 'p', 0, 1, 'i', 0, 1, 9}
 	ser2 := []byte{0, 1, 'a', 0, 1, 'z', 0, 2, 1, 2}
-	want = sha512.Sum384(cat([]byte{1, 0, 2, 0}, []byte("partition-1"), []byte{0, 0x05, 0x78, 0}, ser2, ser1, []byte{0}, serializedEC))
+	want = sha512.Sum384(cat([]byte{1, 0, 2, 0}, []byte("partition-1"), []byte{0, 0x05, 0x78, 0}, ser2, ser1, []byte{0}, serializedEC, []byte{0, 2}))
 	for _, edks := range [][]EncryptedDataKey{{edk1, edk2}, {edk2, edk1}} {
 		got, _ = c.decryptID(DecryptionMaterialsRequest{Suite: AES256GCMHKDFSHA512CommitKeyECDSAP384, EncryptedDataKeys: edks, EncryptionContext: ec})
 		if got != cacheID(want) {
@@ -745,7 +748,7 @@ func TestCachingCacheIDs(t *testing.T) {
 	got, _ = c.decryptID(DecryptionMaterialsRequest{Suite: AES256GCMHKDFSHA512CommitKeyECDSAP384, EncryptedDataKeys: []EncryptedDataKey{edk2, edk1},
 		EncryptionContext: ec, ReproducedContext: map[string]string{"a": "1"}})
 	want2 := sha512.Sum384(cat([]byte{1, 0, 2, 0}, []byte("partition-1"), []byte{0, 0x05, 0x78, 0}, ser2, ser1, []byte{0}, serializedEC,
-		[]byte{0, 0, 0, 1, 0, 1, 'a', 0, 1, '1'}))
+		[]byte{0, 0, 0, 1, 0, 1, 'a', 0, 1, '1'}, []byte{0, 2}))
 	if got != cacheID(want2) || got == cacheID(want) {
 		t.Errorf("decryptID(reproduced context) = %x, want %x", got, want2)
 	}
@@ -764,5 +767,80 @@ func TestCachingSecretsNeverPrinted(t *testing.T) {
 	}
 	if got, want := c.String(), "esdk.CachingCMM{Capacity: 100, MaxAge: 5m0s, MaxMessages: 4294967296, MaxBytes: 9223372036854775807}"; got != want {
 		t.Errorf("String() = %q, want %q", got, want)
+	}
+}
+
+// boundKeyring decrypts every encrypted data key to key, but only under the
+// encryption context bound, as a KMS key bound to a context would.
+type boundKeyring struct {
+	key   []byte
+	bound map[string]string
+}
+
+func (k *boundKeyring) OnEncrypt(context.Context, *EncryptionMaterials) error {
+	return errors.New("boundKeyring: decrypt only")
+}
+
+func (k *boundKeyring) OnDecrypt(_ context.Context, m *DecryptionMaterials, _ []EncryptedDataKey) error {
+	if !maps.Equal(m.EncryptionContext, k.bound) {
+		return &NoDecryptKeyError{Errors: []error{errors.New("boundKeyring: another encryption context")}}
+	}
+	return m.SetDataKey(k.key)
+}
+
+// TestCachingDecryptIDUnambiguous builds two decryption requests whose
+// identifiers collide under the specification's formula, where the sorted
+// encrypted data keys are concatenated without their number: [A] with
+// context ec1, and [A, B] with an empty context, where B's serialization
+// followed by the separator is the separator followed by ec1's
+// serialization. The second request must not be served the first one's
+// data key: its context differs, and the keyring (like KMS) would refuse it.
+func TestCachingDecryptIDUnambiguous(t *testing.T) {
+	// B = u16 0 (provider ID "") || u16 256 || info || u16 1 || "y".
+	info := append([]byte{3, 'a', 'b', 'c', 0, 254}, bytes.Repeat([]byte{'x'}, 250)...)
+	a := EncryptedDataKey{ProviderID: "", ProviderInfo: nil, Ciphertext: []byte{1}}
+	b := EncryptedDataKey{ProviderID: "", ProviderInfo: info, Ciphertext: []byte{'y'}}
+	// ec1 serializes as one pair: u16 3, "abc", u16 254, then the 250 'x'
+	// of info, B's ciphertext length and ciphertext, and the separator.
+	ec1 := map[string]string{"abc": strings.Repeat("x", 250) + "\x00\x01y\x00"}
+	serB, err := b.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	serEC1, err := MarshalEncryptionContext(ec1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(append([]byte{0}, serEC1...), append(serB, 0)) {
+		t.Fatalf("test setup: 0 || ec1 = %x, want B || 0 = %x", append([]byte{0}, serEC1...), append(serB, 0))
+	}
+
+	req1 := DecryptionMaterialsRequest{Suite: AES256GCMHKDFSHA512CommitKey, CommitmentPolicy: RequireEncryptRequireDecrypt,
+		EncryptedDataKeys: []EncryptedDataKey{a}, EncryptionContext: ec1}
+	req2 := DecryptionMaterialsRequest{Suite: AES256GCMHKDFSHA512CommitKey, CommitmentPolicy: RequireEncryptRequireDecrypt,
+		EncryptedDataKeys: []EncryptedDataKey{a, b}, EncryptionContext: map[string]string{}}
+
+	spy := &spyCMM{next: mustCMM(t, &boundKeyring{key: bytes.Repeat([]byte{5}, 32), bound: ec1})}
+	c, err := NewCachingCMM(spy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id1, ok1 := c.decryptID(req1)
+	id2, ok2 := c.decryptID(req2)
+	if !ok1 || !ok2 || id1 == id2 {
+		t.Errorf("decryptID([A], ec1) = %x, %v and decryptID([A, B], {}) = %x, %v, want two different identifiers", id1, ok1, id2, ok2)
+	}
+
+	ctx := context.Background()
+	if _, err := c.DecryptionMaterials(ctx, req1); err != nil {
+		t.Fatalf("DecryptionMaterials([A], ec1) = %v", err)
+	}
+	m, err := c.DecryptionMaterials(ctx, req2)
+	var nk *NoDecryptKeyError
+	if !errors.As(err, &nk) {
+		t.Errorf("DecryptionMaterials([A, B], {}) = %v, %v, want a *NoDecryptKeyError from the keyring", m, err)
+	}
+	if got := spy.decrypts.Load(); got != 2 {
+		t.Errorf("underlying DecryptionMaterials calls = %d, want 2", got)
 	}
 }
