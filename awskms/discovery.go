@@ -53,7 +53,7 @@ func (k *DiscoveryKeyring) OnEncrypt(context.Context, *esdk.EncryptionMaterials)
 func (k *DiscoveryKeyring) OnDecrypt(ctx context.Context, m *esdk.DecryptionMaterials, edks []esdk.EncryptedDataKey) error {
 	return decryptEDKs(ctx, m, edks, k.client, k.grantTokens, func(a arn, info string) (bool, error) {
 		if k.filter != nil && !k.filter.allows(a) {
-			return false, fmt.Errorf("awskms: key %s is outside the discovery filter (%v): not tried", info, k.filter)
+			return false, fmt.Errorf("awskms: key %q is outside the discovery filter (%v): not tried", info, k.filter)
 		}
 		return true, nil
 	}, func() string { return "allowed" })

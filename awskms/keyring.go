@@ -228,7 +228,8 @@ func (k *Keyring) OnDecrypt(ctx context.Context, m *esdk.DecryptionMaterials, ed
 // decryptEDKs is OnDecrypt of both keyrings: match says whether to try an
 // encrypted data key under a key ARN (or, with an error, refuses it without
 // calling KMS); mine describes the keys tried, for the error when none
-// matched.
+// matched. Key ARNs read from the message are quoted in errors: the
+// message's writer chooses them, line breaks included.
 func decryptEDKs(ctx context.Context, m *esdk.DecryptionMaterials, edks []esdk.EncryptedDataKey, client Client,
 	grantTokens []string, match func(a arn, info string) (bool, error), mine func() string) error {
 	if m.DataKey() != nil {
@@ -251,7 +252,7 @@ func decryptEDKs(ctx context.Context, m *esdk.DecryptionMaterials, edks []esdk.E
 			errs = append(errs, fmt.Errorf("awskms: encrypted data key %d: its provider info is not a KMS key ARN", i+1))
 			return &esdk.NoDecryptKeyError{Errors: errs}
 		}
-		seen = append(seen, info)
+		seen = append(seen, strconv.Quote(info))
 		ok, err := match(a, info)
 		if err != nil {
 			errs = append(errs, err)
@@ -268,22 +269,22 @@ func decryptEDKs(ctx context.Context, m *esdk.DecryptionMaterials, edks []esdk.E
 		}, inRegion(a))
 		if err != nil {
 			if ctx.Err() != nil {
-				return ctxError(ctx, "Decrypt", info, err)
+				return ctxError(ctx, "Decrypt", strconv.Quote(info), err)
 			}
-			errs = append(errs, fmt.Errorf("awskms: Decrypt with key %s: %w", info, err))
+			errs = append(errs, fmt.Errorf("awskms: Decrypt with key %q: %w", info, err))
 			continue
 		}
 		switch got := aws.ToString(out.KeyId); {
 		case got != info:
-			errs = append(errs, fmt.Errorf("awskms: Decrypt with key %s answered for key %q", info, got))
+			errs = append(errs, fmt.Errorf("awskms: Decrypt with key %q answered for key %q", info, got))
 		case len(out.Plaintext) != want:
-			errs = append(errs, fmt.Errorf("awskms: Decrypt with key %s returned a %d-byte data key, want %d", info, len(out.Plaintext), want))
+			errs = append(errs, fmt.Errorf("awskms: Decrypt with key %q returned a %d-byte data key, want %d", info, len(out.Plaintext), want))
 		default:
 			err = m.SetDataKey(out.Plaintext)
 		}
 		clear(out.Plaintext)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("awskms: Decrypt with key %s: %v", info, err))
+			errs = append(errs, fmt.Errorf("awskms: Decrypt with key %q: %v", info, err))
 		}
 		if m.DataKey() != nil {
 			return nil

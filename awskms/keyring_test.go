@@ -681,3 +681,37 @@ func TestForeignEncryptedDataKeys(t *testing.T) {
 		t.Errorf("OnDecrypt(materials with a data key) = %v, want nil without KMS calls", err)
 	}
 }
+
+// noCallClient fails the test on any KMS call.
+type noCallClient struct {
+	awskms.Client
+	t *testing.T
+}
+
+func (c noCallClient) Decrypt(context.Context, *kms.DecryptInput, ...func(*kms.Options)) (*kms.DecryptOutput, error) {
+	c.t.Error("unexpected KMS Decrypt call")
+	return nil, errors.New("unexpected call")
+}
+
+// TestMessageARNsQuotedInErrors checks that key ARNs read from a message,
+// which its writer chooses, appear quoted in errors: a forged "ARN" with a
+// line break cannot start a line of its own in a log.
+func TestMessageARNsQuotedInErrors(t *testing.T) {
+	const forged = "arn:aws:kms:us-east-1:222233334444:key/k\nlevel=ERROR msg=forged"
+	edks := []esdk.EncryptedDataKey{{ProviderID: awskms.ProviderID, ProviderInfo: []byte(forged), Ciphertext: []byte{1}}}
+	client := noCallClient{t: t}
+	strict := mustKeyring(t, client, []string{"arn:aws:kms:us-east-1:111122223333:key/mine"})
+	discovery, err := awskms.NewDiscoveryKeyring(client, awskms.WithDiscoveryFilter("aws", "111122223333"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kr := range []esdk.Keyring{strict, discovery} {
+		t.Run(fmt.Sprintf("%T", kr), func(t *testing.T) {
+			dm := &esdk.DecryptionMaterials{Suite: esdk.AES256GCMHKDFSHA512CommitKey}
+			err := kr.OnDecrypt(context.Background(), dm, edks)
+			if !errors.Is(err, esdk.ErrNoDecryptKey) || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), fmt.Sprintf("%q", forged)) {
+				t.Errorf("OnDecrypt(forged ARN) = %v, want ErrNoDecryptKey quoting the ARN", err)
+			}
+		})
+	}
+}
