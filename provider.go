@@ -278,13 +278,24 @@ func (p *ESDKProvider) DataKeyCache() (DataKeyCache, bool) {
 }
 
 // String describes the provider: its suite, frame length, cache and
-// keyring, never key material.
+// keyring (through the keyring's String method, or only its type if it has
+// none), never key material.
 func (p *ESDKProvider) String() string {
 	cache := "off"
 	if c := p.cache; c != nil {
 		cache = fmt.Sprintf("%d entries, %v, %d messages, %d bytes", c.Capacity, c.MaxAge, c.MaxMessages, c.MaxBytes)
 	}
-	return fmt.Sprintf("datamask.ESDKProvider(suite %v, frame length %d, data key cache %s, keyring %v)", p.suite, p.frameLength, cache, p.keyring)
+	return fmt.Sprintf("datamask.ESDKProvider(suite %v, frame length %d, data key cache %s, keyring %s)", p.suite, p.frameLength, cache, describeKeyring(p.keyring))
+}
+
+// describeKeyring uses a keyring's String method if it has one, else names
+// only its type: printing the fields of a keyring of unknown type could
+// print its key.
+func describeKeyring(k esdk.Keyring) string {
+	if s, ok := k.(fmt.Stringer); ok {
+		return s.String()
+	}
+	return fmt.Sprintf("%T", k)
 }
 
 // GoString is String.

@@ -289,6 +289,32 @@ func TestESDKProviderRedacts(t *testing.T) {
 	}
 }
 
+// secretKeyring is a user's own keyring that keeps its key in a field and
+// has no String method.
+type secretKeyring struct {
+	esdk.Keyring
+	key []byte
+}
+
+// TestESDKProviderRedactsForeignKeyring checks that the provider describes
+// a keyring without a String method by its type only: printing its fields
+// would print its key.
+func TestESDKProviderRedactsForeignKeyring(t *testing.T) {
+	kr := &secretKeyring{Keyring: localKeyring(t), key: []byte("foreign-secret-key-material")}
+	p, err := datamask.NewESDKProvider(kr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{fmt.Sprint(p), fmt.Sprintf("%+v", p), fmt.Sprintf("%#v", p), fmt.Sprintf("%s", p)} {
+		if strings.Contains(s, "foreign-secret") || strings.Contains(s, strings.Trim(fmt.Sprint(kr.key[:8]), "[]")) {
+			t.Errorf("provider prints %q, which holds the keyring's key", s)
+		}
+		if !strings.Contains(s, "*datamask_test.secretKeyring") {
+			t.Errorf("provider prints %q, want the keyring's type named", s)
+		}
+	}
+}
+
 func TestDataKeyCacheOptions(t *testing.T) {
 	kr := localKeyring(t)
 	p, err := datamask.NewESDKProvider(kr)
