@@ -431,7 +431,7 @@ func (m *DataMasker) uncovered(out []byte, edits []jsontext.Edit, exprs []string
 			return nil, err
 		}
 		covered := false
-		buf = p.AppendSelect(buf[:0], d)
+		buf = p.AppendNodes(buf[:0], d)
 		for _, n := range buf {
 			start, _ := d.Span(n)
 			i, _ := slices.BinarySearchFunc(regions, start, func(r [2]int, x int) int {

@@ -281,8 +281,8 @@ func (m *DataMasker) resolveTargets(d *jsontext.Doc, exprs []string, perRule boo
 }
 
 // resolve compiles each expression (through the cache), selects it in d and
-// calls found with the expression's index and its matches (in RFC 9535
-// order, possibly with duplicates). An expression that selects nothing is a
+// calls found with the expression's index and its matches (distinct, in
+// document order: see jsonpath.Path.AppendNodes). An expression that selects nothing is a
 // [*FieldNotFoundError] unless cfg allows missing fields, in which case it
 // is appended to cfg.missing. A scalar document with expressions is
 // [ErrUnsupportedType]. Encrypt and Decrypt with fields reuse it.
@@ -296,7 +296,7 @@ func (m *DataMasker) resolve(d *jsontext.Doc, exprs []string, cfg *callConfig, f
 		if err != nil {
 			return err
 		}
-		buf = p.AppendSelect(buf[:0], d)
+		buf = p.AppendNodes(buf[:0], d)
 		if len(buf) == 0 {
 			if !cfg.allowMissing {
 				return &FieldNotFoundError{Expression: e}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -166,6 +167,41 @@ func TestEraseErrors(t *testing.T) {
 				if !strings.HasPrefix(err.Error(), "datamask: ") {
 					t.Errorf("Erase error %q lacks the datamask: prefix", err)
 				}
+			}
+		})
+	}
+}
+
+// TestEraseHostileNesting erases documents nested thousands of levels deep
+// with expressions that have two descendant segments or a filter after one.
+// The RFC 9535 result lists each node once per enclosing match, and a
+// filter decodes each nested candidate: done naively, a 60 KB document
+// makes gigabytes of allocations. Erase must stay linear in the document.
+func TestEraseHostileNesting(t *testing.T) {
+	const depth = 5000
+	tests := []struct {
+		name, expr string
+		doc        string
+		masked     int // "*****" in the output
+	}{
+		{"two descendant segments", "$..a..b", strings.Repeat(`{"b":1,"a":`, depth) + "0" + strings.Repeat("}", depth), depth - 1},
+		{"filter after a descendant segment", "$..[?(@.x == 1)].x", strings.Repeat(`[{"x":1,"a":`, depth) + "0" + strings.Repeat("}]", depth), depth},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			out, err := datamask.Erase([]byte(tt.doc), datamask.Fields(tt.expr))
+			runtime.ReadMemStats(&after)
+			if err != nil {
+				t.Fatalf("Erase(%q) = %v", tt.expr, err)
+			}
+			if got := strings.Count(string(out), `"*****"`); got != tt.masked {
+				t.Errorf("Erase(%q) masked %d values, want %d", tt.expr, got, tt.masked)
+			}
+			limit := uint64(200 * len(tt.doc))
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > limit {
+				t.Errorf("Erase(%q) of a %d-byte document allocated %d bytes, want at most %d", tt.expr, len(tt.doc), alloc, limit)
 			}
 		})
 	}

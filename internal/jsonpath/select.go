@@ -11,19 +11,48 @@ import (
 
 // Select returns the nodes p selects in d, as node indices in RFC 9535
 // order (duplicates kept: "$[0,0]" selects node 1 twice). Use [Outermost]
-// to get the distinct nodes to replace.
+// to get the distinct nodes to replace, or [Path.AppendNodes].
 func (p *Path) Select(d *jsontext.Doc) []int {
 	return p.AppendSelect(nil, d)
 }
 
-// AppendSelect appends the nodes p selects in d to dst and returns it.
+// AppendSelect appends the nodes p selects in d to dst, in RFC 9535 order
+// with duplicates, and returns it. That list can be quadratic in the size
+// of d (each descendant segment after another one lists a node once per
+// enclosing match): callers that need the selected values, not the RFC
+// list, use [Path.AppendNodes].
 func (p *Path) AppendSelect(dst []int, d *jsontext.Doc) []int {
+	return p.eval(dst, d, false)
+}
+
+// AppendNodes appends to dst the distinct nodes p selects in d, in
+// document order, and returns it: the same nodes as [Path.AppendSelect],
+// each once. Its time and memory are linear in the size of d (for filters
+// whose own queries have no descendant segment), whatever the nesting of d
+// and the number of descendant segments, so it is what selection on
+// untrusted documents uses.
+func (p *Path) AppendNodes(dst []int, d *jsontext.Doc) []int {
+	return p.eval(dst, d, true)
+}
+
+// eval evaluates p over d. With distinct it keeps each node once between
+// segments and starts a descendant segment only from the outermost of its
+// input nodes: the descendants of a node inside another are among the
+// other's, so the selected set is the same and each node is visited once.
+func (p *Path) eval(dst []int, d *jsontext.Doc, distinct bool) []int {
 	ev := evaluator{d: d}
 	cur := []int{0}
 	var next []int
 	for si, seg := range p.query.Segments() {
+		if seg.IsDescendant() {
+			// From here on filter candidates may be nested in each other.
+			ev.memo = true
+			if distinct {
+				cur = Outermost(d, cur)
+			}
+		}
 		if p.needRoot[si] && !ev.rootDone {
-			ev.root, ev.rootDone = d.Value(0), true
+			ev.root, ev.rootDone = ev.value(0), true
 		}
 		next = next[:0]
 		sels := seg.Selectors()
@@ -48,6 +77,12 @@ func (p *Path) AppendSelect(dst []int, d *jsontext.Doc) []int {
 				}
 			}
 		}
+		if distinct {
+			if !slices.IsSorted(next) {
+				slices.Sort(next)
+			}
+			next = slices.Compact(next)
+		}
 		cur, next = next, cur
 		if len(cur) == 0 {
 			break
@@ -61,6 +96,39 @@ type evaluator struct {
 	root     any
 	rootDone bool
 	elems    []int // scratch for slices
+	// memo, once set, keeps decoded containers (node → value): candidates
+	// nested in each other would otherwise each decode their whole subtree,
+	// which costs O(depth × size).
+	memo    bool
+	decoded map[int]any
+}
+
+// value decodes node n as [jsontext.Doc.Value] does, through the memo once
+// it is on.
+func (ev *evaluator) value(n int) any {
+	d := ev.d
+	if !ev.memo || !d.Kind(n).IsContainer() {
+		return d.Value(n)
+	}
+	if v, ok := ev.decoded[n]; ok {
+		return v
+	}
+	var v any
+	switch d.Kind(n) {
+	case jsontext.Array:
+		a := []any{}
+		d.Elements(n, func(e int) bool { a = append(a, ev.value(e)); return true })
+		v = a
+	default:
+		m := map[string]any{}
+		d.Members(n, func(k, val int) bool { m[d.Str(k)] = ev.value(val); return true })
+		v = m
+	}
+	if ev.decoded == nil {
+		ev.decoded = map[int]any{}
+	}
+	ev.decoded[n] = v
+	return v
 }
 
 // apply appends to dst the children of node n that sel selects.
@@ -116,7 +184,7 @@ func (ev *evaluator) apply(dst []int, sel spec.Selector, n int) []int {
 		d.Children(n, func(c int) bool { dst = append(dst, c); return true })
 	case *spec.FilterSelector:
 		d.Children(n, func(c int) bool {
-			if evalFilter(sel, d.Value(c), ev.root) {
+			if evalFilter(sel, ev.value(c), ev.root) {
 				dst = append(dst, c)
 			}
 			return true
