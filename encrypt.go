@@ -355,6 +355,9 @@ func (m *DataMasker) decrypt(ctx context.Context, doc []byte, cfg *callConfig) (
 	}
 	defer d.Release()
 	if !cfg.fieldsSet {
+		if k := d.Kind(0); k.IsContainer() {
+			return nil, &decryptValueError{reason: "the selected value is " + kindPhrase[k] + ", not a base64 string (give Fields to decrypt values inside it)"}
+		}
 		return m.decryptValue(ctx, d, 0, nil, cfg.context)
 	}
 
@@ -474,11 +477,7 @@ func missingFields(exprs []string, cfg *callConfig) error {
 // held. scratch, if not nil, is reused to hold the decoded message.
 func (m *DataMasker) decryptValue(ctx context.Context, d *jsontext.Doc, n int, scratch *[]byte, ec map[string]string) ([]byte, error) {
 	if k := d.Kind(n); k != jsontext.String {
-		reason := "the selected value is " + kindPhrase[k] + ", not a base64 string"
-		if n == 0 && k.IsContainer() {
-			reason += " (give Fields to decrypt values inside it)"
-		}
-		return nil, &decryptValueError{reason: reason}
+		return nil, &decryptValueError{reason: "the selected value is " + kindPhrase[k] + ", not a base64 string"}
 	}
 	var buf []byte
 	if scratch != nil {

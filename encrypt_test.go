@@ -93,6 +93,18 @@ func TestEncryptFields(t *testing.T) {
 			want:   `{"address": [{"street": "1 Main St", "postcode": 12345}, {"street": ` + b64(`"2 Side St"`) + `, "postcode": 67890}]}`,
 		},
 		{
+			name:   "the whole document selected with $",
+			doc:    ` {"a": [1, 2]} `,
+			fields: []string{"$"},
+			want:   ` ` + b64(`{"a": [1, 2]}`) + ` `,
+		},
+		{
+			name:   "a scalar document selected with $",
+			doc:    `12345678901234567890`,
+			fields: []string{"$"},
+			want:   b64(`12345678901234567890`),
+		},
+		{
 			name:   "top-level array",
 			doc:    ` [ {"a": 1}, {"a": 2} ] `,
 			fields: []string{"[*].a"},

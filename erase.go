@@ -37,7 +37,8 @@ import (
 // [*InvalidPathError] for an expression that is neither RFC 9535 nor the
 // Powertools dialect, [*FieldNotFoundError] for an expression that selects
 // nothing (unless [AllowMissingFields]), [ErrUnsupportedType] when fields
-// are given for a scalar document, and an error naming the option or
+// other than "$" (the document itself) are given for a scalar document,
+// and an error naming the option or
 // expression for an invalid mask (a regex RE2 cannot compile, a rule that
 // sets two ways of masking, two rules selecting the same value differently).
 func (m *DataMasker) Erase(doc []byte, opts ...CallOption) ([]byte, error) {
@@ -282,14 +283,13 @@ func (m *DataMasker) resolveTargets(d *jsontext.Doc, exprs []string, perRule boo
 
 // resolve compiles each expression (through the cache), selects it in d and
 // calls found with the expression's index and its matches (distinct, in
-// document order: see jsonpath.Path.AppendNodes). An expression that selects nothing is a
-// [*FieldNotFoundError] unless cfg allows missing fields, in which case it
-// is appended to cfg.missing. A scalar document with expressions is
-// [ErrUnsupportedType]. Encrypt and Decrypt with fields reuse it.
+// document order: see jsonpath.Path.AppendNodes). An expression that
+// selects nothing is a [*FieldNotFoundError] unless cfg allows missing
+// fields, in which case it is appended to cfg.missing. In a scalar
+// document only the document itself ("$") can be selected: an expression
+// that selects nothing there is [ErrUnsupportedType]. Encrypt and Decrypt
+// with fields reuse it.
 func (m *DataMasker) resolve(d *jsontext.Doc, exprs []string, cfg *callConfig, found func(i int, nodes []int)) error {
-	if k := d.Kind(0); !k.IsContainer() {
-		return fmt.Errorf("%w: fields need an object or array document, not a %s", ErrUnsupportedType, k)
-	}
 	var buf []int
 	for i, e := range exprs {
 		p, err := m.path(e)
@@ -298,6 +298,9 @@ func (m *DataMasker) resolve(d *jsontext.Doc, exprs []string, cfg *callConfig, f
 		}
 		buf = p.AppendNodes(buf[:0], d)
 		if len(buf) == 0 {
+			if k := d.Kind(0); !k.IsContainer() {
+				return fmt.Errorf("%w: fields need an object or array document, not a %s", ErrUnsupportedType, k)
+			}
 			if !cfg.allowMissing {
 				return &FieldNotFoundError{Expression: e}
 			}

@@ -31,6 +31,7 @@ func TestErase(t *testing.T) {
 
 		// Fields with the default mask.
 		{"scalar field", `{"a":"x","b":"y"}`, []datamask.CallOption{F("a")}, `{"a":"*****","b":"y"}`},
+		{"scalar document with $", ` "secret" `, []datamask.CallOption{F("$")}, ` "*****" `},
 		{"object field", `{"a":{"b":1},"c":2}`, []datamask.CallOption{F("$.a")}, `{"a":"*****","c":2}`},
 		{"array field keeps length", `{"a":[{"b":1}, [2], 3]}`, []datamask.CallOption{F("a")}, `{"a":["*****", "*****", "*****"]}`},
 		{"nested match covered", `{"a":{"b":1}}`, []datamask.CallOption{F("a", "a.b")}, `{"a":"*****"}`},

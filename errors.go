@@ -12,8 +12,8 @@ import (
 // wrappers hand to callers.
 var (
 	// ErrUnsupportedType is returned when fields are given but the document is
-	// a scalar (there is nothing to select in 42 or "text"), or when a Go value
-	// cannot be represented as JSON.
+	// a scalar (there is nothing to select in 42 or "text" but the document
+	// itself, "$"), or when a Go value cannot be represented as JSON.
 	ErrUnsupportedType = errors.New("datamask: unsupported type")
 
 	// ErrNoProvider is returned by Encrypt and Decrypt on a DataMasker built
