@@ -160,7 +160,7 @@ func runCrypt(e *env, op, usage string, args []string) error {
 	}
 	// Check the expressions and the context once, on an empty object, so
 	// that mistakes are usage errors reported before any input or key use.
-	if err := dryRun(m, op, opts, len(f.fields) > 0); err != nil {
+	if err := dryRun(op, opts, len(f.fields) > 0); err != nil {
 		return err
 	}
 
@@ -253,9 +253,14 @@ func buildKeyring(ctx context.Context, f *cryptFlags, set map[string]bool) (esdk
 }
 
 // dryRun runs op on an empty object with the expressions (a probe one
-// without -f) allowed to select nothing, so that no key is used: bad
-// expressions and contexts become usage errors before any input is read.
-func dryRun(m *datamask.DataMasker, op string, opts []datamask.CallOption, fields bool) error {
+// without -f) allowed to select nothing, through a provider that uses no
+// key: bad expressions and contexts become usage errors before any input
+// is read or any key is used.
+func dryRun(op string, opts []datamask.CallOption, fields bool) error {
+	m, err := datamask.New(datamask.WithProvider(probeProvider{}))
+	if err != nil {
+		return failure(err)
+	}
 	probe := append(opts[:len(opts):len(opts)], datamask.AllowMissingFields(nil))
 	if !fields {
 		probe = append(probe, datamask.Fields("$.probe"))
@@ -264,15 +269,32 @@ func dryRun(m *datamask.DataMasker, op string, opts []datamask.CallOption, field
 	if op == "decrypt" {
 		call = m.Decrypt
 	}
-	_, err := call(context.Background(), []byte("{}"), probe...)
+	_, err = call(context.Background(), []byte("{}"), probe...)
 	var ipe *datamask.InvalidPathError
 	switch {
 	case err == nil:
+		return nil
+	case errors.Is(err, datamask.ErrDecryptValue):
+		// An expression selecting the whole document ('$') selects the
+		// probe object, which is no message: that says nothing about the
+		// input.
 		return nil
 	case errors.As(err, &ipe):
 		return configError(err)
 	}
 	return usageErrorf("%s", strings.TrimPrefix(err.Error(), "datamask: "))
+}
+
+// probeProvider stands in for the keys in the dry run: it never fails and
+// never uses a key (no KMS call).
+type probeProvider struct{}
+
+func (probeProvider) Encrypt(context.Context, []byte, map[string]string) ([]byte, error) {
+	return []byte{0}, nil
+}
+
+func (probeProvider) Decrypt(context.Context, []byte, map[string]string) ([]byte, error) {
+	return []byte("null"), nil
 }
 
 // cryptError adds hints to an error of Encrypt or Decrypt on the input.
