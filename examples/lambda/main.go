@@ -36,6 +36,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
@@ -151,7 +152,7 @@ func (h *handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	}
 	out, err := op(ctx, body, h.fields, datamask.EncryptionContext(map[string]string{"tenant": tenant}))
 	if err != nil {
-		return respondError(status(err), err.Error()), nil
+		return errorResponse(ctx, req.RouteKey, err), nil
 	}
 	return events.APIGatewayV2HTTPResponse{
 		StatusCode: 200,
@@ -160,9 +161,13 @@ func (h *handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	}, nil
 }
 
-// status maps datamask's errors to HTTP statuses. Their text never holds
-// a value of the payload, so it is safe to return to the caller.
-func status(err error) int {
+// errorResponse maps datamask's errors to HTTP responses. The text of an
+// error about the request (invalid JSON, a missing field, a value that is
+// not a message, another tenant's value) names no payload value and tells
+// the caller what to fix, so it is returned. Key errors carry AWS KMS's
+// answer, which names key ARNs, the account and the function's role: they
+// go to the function's log, and the caller gets a fixed message.
+func errorResponse(ctx context.Context, route string, err error) events.APIGatewayV2HTTPResponse {
 	var (
 		syntax   *datamask.SyntaxError
 		missing  *datamask.FieldNotFoundError
@@ -173,13 +178,22 @@ func status(err error) int {
 	switch {
 	case errors.As(err, &syntax), errors.As(err, &missing),
 		errors.Is(err, datamask.ErrUnsupportedType), errors.Is(err, datamask.ErrDecryptValue):
-		return 400
-	case errors.As(err, &mismatch), errors.As(err, &noKey):
-		return 403
-	case errors.As(err, &keyErr):
-		return 502
+		return respondError(400, err.Error())
+	case errors.As(err, &mismatch):
+		return respondError(403, err.Error())
 	}
-	return 500
+	requestID := ""
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		requestID = lc.AwsRequestID
+	}
+	log.Printf("request %s: %s: %v", requestID, route, err)
+	switch {
+	case errors.As(err, &noKey):
+		return respondError(403, "datamask: decrypt: no configured key can decrypt this value")
+	case errors.As(err, &keyErr):
+		return respondError(502, "datamask: encrypt: cannot get a data key")
+	}
+	return respondError(500, "internal error")
 }
 
 func respondError(code int, msg string) events.APIGatewayV2HTTPResponse {

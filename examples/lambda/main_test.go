@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"log"
 	"os"
 	"strings"
 	"testing"
@@ -141,6 +142,57 @@ func TestHandlerErrors(t *testing.T) {
 			if strings.Contains(resp.Body, secret) {
 				t.Errorf("%s error body %s shows %q", tc.route, resp.Body, secret)
 			}
+		}
+	}
+}
+
+// TestKeyErrorsStayInTheLog checks that KMS and key errors, whose text
+// names key ARNs, the account and AWS's exception, reach the function's log
+// but not the HTTP caller, who gets the status and a fixed message.
+func TestKeyErrorsStayInTheLog(t *testing.T) {
+	s, h := setup(t, `["$.customer.ssn"]`)
+	var logged strings.Builder
+	log.SetOutput(&logged)
+	t.Cleanup(func() { log.SetOutput(os.Stderr) })
+
+	enc := invoke(t, h, "POST /encrypt", "acme", order, false)
+	if enc.StatusCode != 200 {
+		t.Fatalf("POST /encrypt = %d %s", enc.StatusCode, enc.Body)
+	}
+	for _, arn := range s.Keys() {
+		if err := s.DisableKey(arn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The cached data keys would let the warm function work without KMS:
+	// another execution environment (a cold start) must ask KMS.
+	coldHandler, err := initHandler(context.Background(), os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cold := lambda.NewHandler(coldHandler.Handle)
+	for _, tc := range []struct {
+		h     lambda.Handler
+		route string
+		body  string
+		code  int
+		msg   string
+	}{
+		{cold, "POST /decrypt", enc.Body, 403, "no configured key can decrypt this value"},
+		{cold, "POST /encrypt", order, 502, "cannot get a data key"},
+	} {
+		logged.Reset()
+		resp := invoke(t, tc.h, tc.route, "acme", tc.body, false)
+		if resp.StatusCode != tc.code || !strings.Contains(resp.Body, tc.msg) {
+			t.Errorf("%s with disabled keys = %d %s, want %d and %q", tc.route, resp.StatusCode, resp.Body, tc.code, tc.msg)
+		}
+		for _, private := range []string{"arn:aws:kms", s.Account(), "Exception"} {
+			if strings.Contains(resp.Body, private) {
+				t.Errorf("%s error body %s shows %q", tc.route, resp.Body, private)
+			}
+		}
+		if !strings.Contains(logged.String(), "arn:aws:kms") {
+			t.Errorf("%s logged %q, want the error with its key ARN", tc.route, logged.String())
 		}
 	}
 }
