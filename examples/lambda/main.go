@@ -121,8 +121,9 @@ func newHandler(cfg config, client awskms.Client) (*handler, error) {
 		return nil, err
 	}
 	h := &handler{masker: m, fields: datamask.Fields(cfg.fields...)}
-	// Check the expressions now rather than on the first request.
-	if _, err := m.Encrypt(context.Background(), []byte("{}"), h.fields, datamask.AllowMissingFields(nil)); err != nil {
+	// Check the expressions now rather than on the first request (Erase
+	// compiles them as Encrypt does, and uses no key).
+	if _, err := m.Erase([]byte("{}"), h.fields, datamask.AllowMissingFields(nil)); err != nil {
 		return nil, err
 	}
 	return h, nil

@@ -197,6 +197,15 @@ func TestKeyErrorsStayInTheLog(t *testing.T) {
 	}
 }
 
+// TestColdStartMakesNoKMSCall checks that checking the expressions at cold
+// start uses no key, even for "$", which selects any document.
+func TestColdStartMakesNoKMSCall(t *testing.T) {
+	s, _ := setup(t, `["$", "$.customer.ssn"]`)
+	if calls := s.CallCounts(); len(calls) != 0 {
+		t.Errorf("KMS calls at cold start = %v, want none", calls)
+	}
+}
+
 func TestConfigFromEnv(t *testing.T) {
 	for _, tc := range []struct {
 		env map[string]string
