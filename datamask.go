@@ -89,6 +89,7 @@ type DataMasker struct {
 	provider  Provider
 	marshal   func(any) ([]byte, error)
 	unmarshal func([]byte, any) error
+	codecSet  bool          // WithJSONCodec was given
 	cache     *compileCache // compiled expressions and masks; nil disables caching
 }
 

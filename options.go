@@ -62,7 +62,10 @@ func WithJSONCodec(marshal func(any) ([]byte, error), unmarshal func([]byte, any
 		if marshal == nil || unmarshal == nil {
 			return errors.New("datamask: WithJSONCodec: marshal and unmarshal must both be set")
 		}
-		m.marshal, m.unmarshal = marshal, unmarshal
+		if m.codecSet {
+			return errors.New("datamask: WithJSONCodec given twice")
+		}
+		m.marshal, m.unmarshal, m.codecSet = marshal, unmarshal, true
 		return nil
 	})
 }
