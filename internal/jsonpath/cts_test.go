@@ -277,3 +277,42 @@ func parseNormalized(t *testing.T, p string) []any {
 	}
 	return steps
 }
+
+// NormalizedPath returns the RFC 9535 normalized path of node n in d, such
+// as $['a'][0]. It walks down from the root: O(depth × width).
+func NormalizedPath(d *jsontext.Doc, n int) string {
+	var b strings.Builder
+	b.WriteByte('$')
+	cur := 0
+	for cur != n {
+		found := false
+		switch d.Kind(cur) {
+		case jsontext.Array:
+			i := 0
+			d.Elements(cur, func(e int) bool {
+				if d.Contains(e, n) {
+					b.WriteString("[" + strconv.Itoa(i) + "]")
+					cur, found = e, true
+					return false
+				}
+				i++
+				return true
+			})
+		case jsontext.Object:
+			d.Members(cur, func(k, v int) bool {
+				if d.Contains(v, n) {
+					b.WriteByte('[')
+					b.WriteString(quoteName(d.Str(k)))
+					b.WriteByte(']')
+					cur, found = v, true
+					return false
+				}
+				return true
+			})
+		}
+		if !found {
+			panic("jsonpath: NormalizedPath: node is not a value of the document")
+		}
+	}
+	return b.String()
+}

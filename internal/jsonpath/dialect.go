@@ -472,7 +472,7 @@ func (t *translator) operand(b *strings.Builder, right bool) error {
 			if n > 0 {
 				b.WriteString(", ")
 			}
-			if err := t.orExprInto(b); err != nil {
+			if err := t.orExpr(b); err != nil {
 				return err
 			}
 			t.skipSpace()
@@ -505,12 +505,6 @@ func (t *translator) operand(b *strings.Builder, right bool) error {
 	}
 	b.WriteString(seg.String())
 	return t.relPath(b)
-}
-
-// orExprInto translates a function argument: a logical expression or a
-// single operand.
-func (t *translator) orExprInto(b *strings.Builder) error {
-	return t.orExpr(b)
 }
 
 // relPath translates the segments after '@' or '$' inside a filter.
