@@ -114,9 +114,10 @@ func (m *DataMasker) EncryptValue(ctx context.Context, v any, opts ...CallOption
 // DecryptValue decrypts a Go value as [DataMasker.Decrypt] does and
 // unmarshals the decrypted document into out with the codec of
 // [WithJSONCodec] (encoding/json by default). v is what EncryptValue or
-// Encrypt returned: a json.RawMessage is used as it is; a string is,
-// without [Fields], the encrypted value itself (the base64 text) and, with
-// Fields, JSON text; any other value is marshalled with the codec.
+// Encrypt returned: a json.RawMessage or a []byte is JSON text, used as it
+// is; a string is, without [Fields], the encrypted value itself (the
+// base64 text) and, with Fields, JSON text; any other value is marshalled
+// with the codec.
 //
 // A value the codec cannot marshal, or a decrypted document it cannot
 // unmarshal into out, gives an error matching [ErrUnsupportedType] whose
@@ -125,6 +126,10 @@ func (m *DataMasker) DecryptValue(ctx context.Context, v any, out any, opts ...C
 	cfg, err := newCallConfig("decrypt", opts)
 	if err != nil {
 		return err
+	}
+	if b, ok := v.([]byte); ok {
+		// Encrypt's result: JSON text, not bytes to marshal as base64.
+		v = json.RawMessage(b)
 	}
 	doc, err := m.valueDoc(v, cfg.fieldsSet)
 	if err != nil {

@@ -761,6 +761,21 @@ func TestEncryptValue(t *testing.T) {
 			t.Errorf("DecryptValue = %v, %v, want ssn back", back, err)
 		}
 	})
+	t.Run("bytes from Encrypt", func(t *testing.T) {
+		// What Encrypt returns is []byte of JSON text, not a Go value to
+		// marshal (which would make it a base64 string of base64).
+		doc := []byte(`{"name": "Ana", "ssn": "123-45-6789", "age": 30, "cards": ["4111"], "balance": -1.11}`)
+		for _, opts := range [][]datamask.CallOption{nil, {datamask.Fields("ssn", "cards")}} {
+			enc, err := m.Encrypt(ctx, doc, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back account
+			if err := m.DecryptValue(ctx, enc, &back, opts...); err != nil || fmt.Sprint(back) != fmt.Sprint(c) {
+				t.Errorf("DecryptValue(Encrypt(%s), %d fields) = %+v, %v, want %+v", doc, len(opts), back, err, c)
+			}
+		}
+	})
 	t.Run("unsupported values", func(t *testing.T) {
 		_, err := m.EncryptValue(ctx, map[string]any{"c": make(chan int)})
 		var ute *json.UnsupportedTypeError
