@@ -92,10 +92,11 @@ func (m *DataMasker) Decrypt(ctx context.Context, doc []byte, opts ...CallOption
 
 // EncryptValue encrypts a Go value: it is marshalled to JSON with the codec
 // of [WithJSONCodec] (encoding/json by default, so structs use their json
-// tags) and encrypted as [DataMasker.Encrypt] does. A json.RawMessage is
-// used as it is. A string given with [Fields] is read as JSON text, as
-// [DataMasker.EraseValue] does; without Fields a string is a value like any
-// other, and is the JSON string that becomes one message.
+// tags) and encrypted as [DataMasker.Encrypt] does. A json.RawMessage or
+// a []byte is JSON text, used as it is. A string given with [Fields] is
+// read as JSON text, as [DataMasker.EraseValue] does; without Fields a
+// string is a value like any other, and is the JSON string that becomes
+// one message.
 //
 // A value the codec cannot marshal gives an error matching
 // [ErrUnsupportedType] whose cause stays reachable by [errors.As].
@@ -127,10 +128,6 @@ func (m *DataMasker) DecryptValue(ctx context.Context, v any, out any, opts ...C
 	if err != nil {
 		return err
 	}
-	if b, ok := v.([]byte); ok {
-		// Encrypt's result: JSON text, not bytes to marshal as base64.
-		v = json.RawMessage(b)
-	}
 	doc, err := m.valueDoc(v, cfg.fieldsSet)
 	if err != nil {
 		return err
@@ -150,11 +147,14 @@ func (m *DataMasker) DecryptValue(ctx context.Context, v any, out any, opts ...C
 }
 
 // valueDoc turns the v of a Value method into JSON text: a json.RawMessage
-// as it is, a string as JSON text when fields are given and as a JSON
-// string otherwise, anything else through the codec.
+// or a []byte (what Encrypt returns) as it is, a string as JSON text when
+// fields are given and as a JSON string otherwise, anything else through
+// the codec.
 func (m *DataMasker) valueDoc(v any, fields bool) ([]byte, error) {
 	switch v := v.(type) {
 	case json.RawMessage:
+		return v, nil
+	case []byte:
 		return v, nil
 	case string:
 		if fields {

@@ -51,11 +51,12 @@ func (m *DataMasker) Erase(doc []byte, opts ...CallOption) ([]byte, error) {
 
 // EraseValue erases a Go value: it is marshalled to JSON (with the codec of
 // [WithJSONCodec], encoding/json by default, so structs use their json
-// tags), then erased as [DataMasker.Erase] does. A json.RawMessage is used
-// as it is, bytes intact. A string given with [Fields] or [MaskingRules] is
-// read as JSON text (as Powertools does with a JSON string), so the result
-// is the erased document, not a string; without fields a string is a value
-// like any other and becomes "*****".
+// tags), then erased as [DataMasker.Erase] does. A json.RawMessage or a
+// []byte is JSON text, used as it is, bytes intact (encoding/json would
+// turn a []byte into a base64 string). A string given with [Fields] or
+// [MaskingRules] is read as JSON text (as Powertools does with a JSON
+// string), so the result is the erased document, not a string; without
+// fields a string is a value like any other and becomes "*****".
 //
 // A value the codec cannot marshal gives an error matching
 // [ErrUnsupportedType] whose cause stays reachable by [errors.As].
@@ -64,20 +65,9 @@ func (m *DataMasker) EraseValue(v any, opts ...CallOption) (json.RawMessage, err
 	if err != nil {
 		return nil, err
 	}
-	var doc []byte
-	switch v := v.(type) {
-	case json.RawMessage:
-		doc = v
-	case string:
-		if cfg.fieldsSet || cfg.rules != nil {
-			doc = []byte(v)
-			break
-		}
-		doc = jsontext.AppendQuote(nil, v)
-	default:
-		if doc, err = m.marshalValue(v); err != nil {
-			return nil, err
-		}
+	doc, err := m.valueDoc(v, cfg.fieldsSet || cfg.rules != nil)
+	if err != nil {
+		return nil, err
 	}
 	return m.erase(doc, cfg)
 }

@@ -123,6 +123,8 @@ func TestEraseErrors(t *testing.T) {
 			func(err error) bool { return errors.As(err, &ipe) && ipe.Expression == "$.a[" && ipe.Offset == 4 }, `invalid field expression "$.a[" at offset 4`},
 		{"invalid dialect path", doc, []datamask.CallOption{F("user.ssn...")},
 			func(err error) bool { return errors.As(err, &ipe) && ipe.Offset == 10 }, "expected a name"},
+		{"invalid filter regex", doc, []datamask.CallOption{F(`$[?(@.card =~ "[0-9")]`)},
+			func(err error) bool { return errors.As(err, &ipe) && ipe.Offset == -1 }, `invalid regular expression "[0-9" in search()`},
 		{"scalar document", `"` + secret + `"`, []datamask.CallOption{F("a")},
 			func(err error) bool { return errors.Is(err, datamask.ErrUnsupportedType) }, "fields need an object or array document, not a string"},
 		{"invalid JSON", `{"card":"` + secret + `",}`, nil,
@@ -258,7 +260,7 @@ func TestEraseValue(t *testing.T) {
 		{"string with dynamic mask", "ab-c", []datamask.CallOption{datamask.DynamicMask()}, `"**-*"`},
 		{"slice", []int{1, 2, 3}, nil, `["*****","*****","*****"]`},
 		{"array (a tuple)", [3]any{1, 2, map[string]int{"a": 3}}, []datamask.CallOption{datamask.Fields("[2].a")}, `[1,2,{"a":"*****"}]`},
-		{"bytes", []byte("raw"), nil, `"*****"`},
+		{"bytes are JSON text", []byte(`{"a": 1.50, "b": 2}`), []datamask.CallOption{datamask.Fields("a")}, `{"a": "*****", "b": 2}`},
 		{"nil", nil, nil, `"*****"`},
 	}
 	for _, tt := range tests {

@@ -12,11 +12,17 @@
 // every member with that name when an object has duplicate keys (RFC 8259
 // leaves duplicates undefined; selecting all of them means a masked field
 // cannot survive in a duplicate that another parser would pick).
+//
+// And one refusal: a match() or search() whose pattern is a string literal
+// that does not compile is an error when the expression is compiled. RFC
+// 9535 makes such a filter select nothing, which for a masking tool would
+// silently leave the values it was meant to select in clear.
 package jsonpath
 
 import (
 	"errors"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 
@@ -57,12 +63,18 @@ var reg = registry.New()
 func Compile(expr string) (*Path, error) {
 	q, rfcErr := parser.Parse(reg, expr)
 	if rfcErr == nil {
+		if err := checkRegexps(q); err != nil {
+			return nil, err
+		}
 		return newPath(expr, q, false), nil
 	}
 	rfc, dErr := Translate(expr)
 	if dErr == nil {
 		q, err := parser.Parse(reg, rfc)
 		if err == nil {
+			if err := checkRegexps(q); err != nil {
+				return nil, err
+			}
 			return newPath(expr, q, true), nil
 		}
 		// The translation is not valid RFC 9535 (e.g. a bad function call in
@@ -89,6 +101,99 @@ func newPath(expr string, q *spec.PathQuery, dialect bool) *Path {
 		p.needRoot = append(p.needRoot, need)
 	}
 	return p
+}
+
+// checkRegexps refuses q if a match() or search() in one of its filters
+// has a literal pattern that RE2 (with I-Regexp's dot) cannot parse. The
+// library keeps function arguments private, so the patterns are read from
+// each filter's canonical text, where string literals are Go-quoted.
+func checkRegexps(q *spec.PathQuery) error {
+	for _, seg := range q.Segments() {
+		for _, sel := range seg.Selectors() {
+			f, ok := sel.(*spec.FilterSelector)
+			if !ok {
+				continue
+			}
+			for _, lit := range regexpLiterals(f.String()) {
+				if _, err := syntax.Parse(lit.pattern, syntax.Perl|syntax.DotNL); err != nil {
+					msg := err.Error()
+					if e, ok := err.(*syntax.Error); ok {
+						msg = string(e.Code)
+					}
+					return &Error{Offset: -1, Msg: "invalid regular expression " + strconv.Quote(lit.pattern) + " in " + lit.fn + "(): " + msg}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+type regexpLiteral struct{ fn, pattern string }
+
+// regexpLiterals returns the string-literal second arguments of the match()
+// and search() calls in s, the canonical text of a filter selector.
+func regexpLiterals(s string) []regexpLiteral {
+	var out []regexpLiteral
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' {
+			q, err := strconv.QuotedPrefix(s[i:])
+			if err != nil {
+				return out
+			}
+			i += len(q) - 1
+			continue
+		}
+		var fn string
+		switch {
+		case strings.HasPrefix(s[i:], "match("):
+			fn = "match"
+		case strings.HasPrefix(s[i:], "search("):
+			fn = "search"
+		default:
+			continue
+		}
+		if i > 0 && isNameByte(s[i-1]) {
+			continue
+		}
+		// Find the comma that ends the first argument.
+		j, depth := i+len(fn)+1, 0
+	scan:
+		for ; j < len(s); j++ {
+			switch s[j] {
+			case '"':
+				q, err := strconv.QuotedPrefix(s[j:])
+				if err != nil {
+					return out
+				}
+				j += len(q) - 1
+			case '(', '[':
+				depth++
+			case ')', ']':
+				if depth == 0 {
+					break scan
+				}
+				depth--
+			case ',':
+				if depth == 0 {
+					break scan
+				}
+			}
+		}
+		if j >= len(s) || s[j] != ',' {
+			continue
+		}
+		arg := strings.TrimLeft(s[j+1:], " ")
+		if q, err := strconv.QuotedPrefix(arg); err == nil && strings.HasPrefix(arg, `"`) {
+			if p, err := strconv.Unquote(q); err == nil {
+				out = append(out, regexpLiteral{fn, p})
+			}
+		}
+	}
+	return out
+}
+
+func isNameByte(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
 var posRE = regexp.MustCompile(` at (?:position )?(\d+)$`)
