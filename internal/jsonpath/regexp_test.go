@@ -19,10 +19,10 @@ func TestCompileRegexpLiterals(t *testing.T) {
 		{`$[?search(@.a, '(')]`, "("},
 		{`$[?!match(@.a, '*')]`, "*"},
 		{`$[?@.x == 1 && search(@.a, 'x)')]`, "x)"},
-		{`$[?count(@[?search(@, '[')]) > 0]`, "["},            // in a nested filter
+		{`$[?count(@[?search(@, '[')]) > 0]`, "["},             // in a nested filter
 		{`$[?match(@['m,('], 'ok') && search(@.b, '+')]`, "+"}, // commas and parens in names
 		{`$[?@['match(x, "(")'] == 1]`, ""},                    // not a call: a member name
-		{`users[?(@.name =~ "[")]`, "["},                         // Powertools dialect
+		{`users[?(@.name =~ "[")]`, "["},                       // Powertools dialect
 		{`users[?(@.name =~ "^J")]`, ""},
 	}
 	for _, tt := range tests {
