@@ -59,50 +59,53 @@ func newMaterialsCache(capacity int, now func() time.Time) *materialsCache {
 	}
 }
 
-// takeEncrypt returns a copy of the encryption materials of entry id and
-// counts one message of n bytes against it, or returns nil if there is no
-// such entry or it is expired or used up (then it is removed).
-func (c *materialsCache) takeEncrypt(id cacheID, n, maxMessages, maxBytes uint64) *EncryptionMaterials {
+// takeEncryptOrJoin returns a copy of the encryption materials of entry id,
+// counting one message of n bytes against it, or, if there is no such entry
+// or it is expired or used up (then it is removed), the flight filling it,
+// as join does. Both happen under one lock: a caller that missed must not
+// see the flight end and the entry arrive between its miss and its join, or
+// it would start a second call for an entry that was just filled (and its
+// result would replace that entry, uses left and all).
+func (c *materialsCache) takeEncryptOrJoin(ctx context.Context, id cacheID, n, maxMessages, maxBytes uint64) (
+	m *EncryptionMaterials, f *flight, fctx context.Context, starter bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e := c.entries[id]
-	if e == nil || e.enc == nil {
-		return nil
-	}
-	if !c.now().Before(e.expires) || e.messages >= maxMessages || n > maxBytes-e.bytes {
+	if e := c.entries[id]; e != nil && e.enc != nil {
+		if c.now().Before(e.expires) && e.messages < maxMessages && n <= maxBytes-e.bytes {
+			e.messages++
+			e.bytes += n
+			c.lru.MoveToFront(e.elem)
+			return e.enc.Clone(), nil, nil, false
+		}
 		c.removeLocked(e)
-		return nil
 	}
-	e.messages++
-	e.bytes += n
-	c.lru.MoveToFront(e.elem)
-	return e.enc.Clone()
+	f, fctx, starter = c.joinLocked(ctx, id)
+	return nil, f, fctx, starter
 }
 
-// takeDecrypt returns a copy of the decryption materials of entry id, or
-// nil if there is no such entry or it is expired (then it is removed).
-func (c *materialsCache) takeDecrypt(id cacheID) *DecryptionMaterials {
+// takeDecryptOrJoin returns a copy of the decryption materials of entry id,
+// or, if there is no such entry or it is expired (then it is removed), the
+// flight filling it, under one lock as takeEncryptOrJoin does.
+func (c *materialsCache) takeDecryptOrJoin(ctx context.Context, id cacheID) (
+	m *DecryptionMaterials, f *flight, fctx context.Context, starter bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e := c.entries[id]
-	if e == nil || e.dec == nil {
-		return nil
-	}
-	if !c.now().Before(e.expires) {
+	if e := c.entries[id]; e != nil && e.dec != nil {
+		if c.now().Before(e.expires) {
+			c.lru.MoveToFront(e.elem)
+			return e.dec.Clone(), nil, nil, false
+		}
 		c.removeLocked(e)
-		return nil
 	}
-	c.lru.MoveToFront(e.elem)
-	return e.dec.Clone()
+	f, fctx, starter = c.joinLocked(ctx, id)
+	return nil, f, fctx, starter
 }
 
-// join returns the flight filling entry id, starting one if there is none:
-// then starter is true and the caller must run the call with fctx and end
-// it with finish. fctx carries ctx's values but is cancelled only when
+// joinLocked returns the flight filling entry id, starting one if there is
+// none: then starter is true and the caller must run the call with fctx and
+// end it with finish. fctx carries ctx's values but is cancelled only when
 // every waiter has left.
-func (c *materialsCache) join(ctx context.Context, id cacheID) (f *flight, fctx context.Context, starter bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+func (c *materialsCache) joinLocked(ctx context.Context, id cacheID) (f *flight, fctx context.Context, starter bool) {
 	if f := c.flights[id]; f != nil {
 		f.waiters++
 		return f, nil, false

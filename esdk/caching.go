@@ -216,10 +216,10 @@ func (c *CachingCMM) EncryptionMaterials(ctx context.Context, req EncryptionMate
 	}
 	n := uint64(req.PlaintextLength)
 	for {
-		if m := c.cache.takeEncrypt(id, n, c.maxMessages, c.maxBytes); m != nil {
+		m, f, fctx, starter := c.cache.takeEncryptOrJoin(ctx, id, n, c.maxMessages, c.maxBytes)
+		if m != nil {
 			return m, nil
 		}
-		f, fctx, starter := c.cache.join(ctx, id)
 		if starter {
 			go c.fetchEncrypt(fctx, id, f, cloneEncryptRequest(req), n)
 		}
@@ -275,10 +275,10 @@ func (c *CachingCMM) DecryptionMaterials(ctx context.Context, req DecryptionMate
 		return c.next.DecryptionMaterials(ctx, req)
 	}
 	for {
-		if m := c.cache.takeDecrypt(id); m != nil {
+		m, f, fctx, starter := c.cache.takeDecryptOrJoin(ctx, id)
+		if m != nil {
 			return m, nil
 		}
-		f, fctx, starter := c.cache.join(ctx, id)
 		if starter {
 			go c.fetchDecrypt(fctx, id, f, cloneDecryptRequest(req))
 		}
