@@ -41,7 +41,7 @@ own message, in place; everything else keeps its exact bytes.
                     several. Decrypt needs exactly the same pairs. Keys starting with
                     "aws-crypto-" are reserved
   --suite 0578      ECDSA P-384 signed, committing (the default, as Powertools)
-  --suite 0478      committing, unsigned: 25 to 70 times faster per value, for
+  --suite 0478      committing, unsigned: 20 to 80 times faster per value, for
                     field-level work where everyone who can encrypt is trusted
   --ndjson          read one JSON document per line and write one per line, in
                     order, using every CPU core
