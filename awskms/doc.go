@@ -20,7 +20,10 @@
 // when the keyring is built: messages record the key ARN, and the keyring
 // decrypts only what is recorded under its own ARNs. Keys may be in
 // different Regions: each call is made in the Region of its key's ARN, with
-// the client's credentials, retryer and endpoint settings.
+// the client's credentials, retryer and endpoint settings. ARNs are matched
+// exactly, as the specification's (not multi-Region-aware) AWS KMS keyring
+// does: a replica of a multi-Region key in another Region does not decrypt
+// what was recorded under the primary's ARN.
 //
 // The [DiscoveryKeyring] only decrypts, with whichever key ARN a message
 // records; [WithDiscoveryFilter] limits it to some accounts of one
