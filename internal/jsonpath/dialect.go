@@ -242,16 +242,7 @@ func (t *translator) bracket(b *strings.Builder) error {
 	if t.peek() == '?' {
 		t.i++
 		b.WriteString("[?")
-		if err := t.orExpr(b); err != nil {
-			return err
-		}
-		t.skipSpace()
-		if t.peek() != ']' {
-			return t.errf("expected ']' after filter")
-		}
-		t.i++
-		b.WriteByte(']')
-		return nil
+		return t.group(b, ']', "expected ']' after filter")
 	}
 	b.WriteByte('[')
 	for n := 0; ; n++ {
@@ -373,18 +364,25 @@ func (t *translator) unary(b *strings.Builder) error {
 	case '(':
 		t.i++
 		b.WriteByte('(')
-		if err := t.orExpr(b); err != nil {
-			return err
-		}
-		t.skipSpace()
-		if t.peek() != ')' {
-			return t.errf("expected ')'")
-		}
-		t.i++
-		b.WriteByte(')')
-		return nil
+		return t.group(b, ')', "expected ')'")
 	}
 	return t.comparison(b)
+}
+
+// group translates a logical expression up to closer, which it writes too;
+// the opening bracket is already written. msg is the error when closer is
+// missing.
+func (t *translator) group(b *strings.Builder, closer byte, msg string) error {
+	if err := t.orExpr(b); err != nil {
+		return err
+	}
+	t.skipSpace()
+	if t.peek() != closer {
+		return t.errf(msg)
+	}
+	t.i++
+	b.WriteByte(closer)
+	return nil
 }
 
 var compOps = []string{"=~", "==", "!=", "<=", ">=", "=", "<", ">"}
