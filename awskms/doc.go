@@ -34,10 +34,20 @@
 // ciphertexts and can log it in CloudTrail. [WithGrantTokens] adds grant
 // tokens to every call.
 //
+// # DynamoDB items
+//
+// For the DB-ESDK suites of package dbesdk ([esdk.Suite.IntermediateKeyWrapping]),
+// the keyrings work as the material providers library's AWS KMS keyring
+// does: the data key is generated locally, every key of a strict keyring
+// (the first included) calls GenerateDataKey for an intermediate key of its
+// own, and the encrypted data key holds the data key sealed under a key
+// derived from it followed by the KMS ciphertext. Decrypting calls Decrypt
+// on that KMS ciphertext, once per item or cached materials.
+//
 // # Permissions
 //
 // Encrypting needs kms:GenerateDataKey on the first key and kms:Encrypt on
-// each other key; decrypting needs kms:Decrypt on the key that decrypts
+// each other key (for DynamoDB items, kms:GenerateDataKey on every key); decrypting needs kms:Decrypt on the key that decrypts
 // (for a discovery keyring, on every key it may meet). The calls carry the
 // encryption context, so key policies and grants can constrain it with the
 // kms:EncryptionContext: condition keys.

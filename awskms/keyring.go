@@ -2,6 +2,7 @@ package awskms
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -119,6 +120,9 @@ func (k *Keyring) OnEncrypt(ctx context.Context, m *esdk.EncryptionMaterials) er
 		return fmt.Errorf("awskms: keyring: unknown algorithm suite %v", m.Suite)
 	}
 	ec := requestContext(m.EncryptionContext)
+	if m.Suite.IntermediateKeyWrapping() {
+		return k.onEncryptIntermediate(ctx, m, ec, n)
+	}
 	keys := k.keys
 	if m.DataKey() == nil {
 		gen := keys[0]
@@ -162,6 +166,52 @@ func (k *Keyring) OnEncrypt(ctx context.Context, m *esdk.EncryptionMaterials) er
 		m.EncryptedDataKeys = append(m.EncryptedDataKeys, esdk.EncryptedDataKey{
 			ProviderID: ProviderID, ProviderInfo: []byte(c.arn), Ciphertext: out.CiphertextBlob,
 		})
+	}
+	return nil
+}
+
+// onEncryptIntermediate is OnEncrypt for suites with intermediate key
+// wrapping (the DB-ESDK suites), as the material providers library's AWS
+// KMS keyring does it: the data key is generated locally if m has none, and
+// every key, the first included, calls GenerateDataKey for an intermediate
+// key of its own, which esdk uses to wrap the data key and derive that
+// encrypted data key's symmetric signing key.
+func (k *Keyring) onEncryptIntermediate(ctx context.Context, m *esdk.EncryptionMaterials, ec map[string]string, n int) error {
+	if m.DataKey() == nil {
+		dk := make([]byte, n)
+		defer clear(dk)
+		if _, err := rand.Read(dk); err != nil {
+			return encryptKeyError(fmt.Errorf("awskms: cannot generate a data key: %w", err))
+		}
+		if err := m.SetDataKey(dk); err != nil {
+			return encryptKeyError(fmt.Errorf("awskms: %v", err))
+		}
+	}
+	for _, c := range k.keys {
+		out, err := k.client.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{
+			KeyId:             aws.String(c.arn),
+			NumberOfBytes:     aws.Int32(int32(n)),
+			EncryptionContext: ec,
+			GrantTokens:       k.grantTokens,
+		}, inRegion(c.parsed))
+		if err != nil {
+			return callError(ctx, "GenerateDataKey", c.arn, err)
+		}
+		err = checkEncryptResponse("GenerateDataKey", c.arn, out.KeyId, out.CiphertextBlob)
+		if err == nil && len(out.Plaintext) != n {
+			err = encryptKeyError(fmt.Errorf("awskms: GenerateDataKey with key %s returned a %d-byte intermediate key, want %d", c.arn, len(out.Plaintext), n))
+		}
+		if err == nil {
+			if err = m.AddEncryptedDataKey(esdk.EncryptedDataKey{
+				ProviderID: ProviderID, ProviderInfo: []byte(c.arn), Ciphertext: out.CiphertextBlob,
+			}, out.Plaintext); err != nil {
+				err = encryptKeyError(fmt.Errorf("awskms: GenerateDataKey with key %s: %v", c.arn, err))
+			}
+		}
+		clear(out.Plaintext)
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -261,9 +311,16 @@ func decryptEDKs(ctx context.Context, m *esdk.DecryptionMaterials, edks []esdk.E
 		if !ok {
 			continue
 		}
+		// With intermediate key wrapping (the DB-ESDK suites) KMS holds
+		// the intermediate key, after the sealed data key.
+		blob, ok := m.KeyringCiphertext(e.Ciphertext)
+		if !ok {
+			errs = append(errs, fmt.Errorf("awskms: encrypted data key %d under key %q is too short", i+1, info))
+			continue
+		}
 		out, err := client.Decrypt(ctx, &kms.DecryptInput{
 			KeyId:             aws.String(info),
-			CiphertextBlob:    e.Ciphertext,
+			CiphertextBlob:    blob,
 			EncryptionContext: ec,
 			GrantTokens:       grantTokens,
 		}, inRegion(a))
@@ -279,6 +336,8 @@ func decryptEDKs(ctx context.Context, m *esdk.DecryptionMaterials, edks []esdk.E
 			errs = append(errs, fmt.Errorf("awskms: Decrypt with key %q answered for key %q", info, got))
 		case len(out.Plaintext) != want:
 			errs = append(errs, fmt.Errorf("awskms: Decrypt with key %q returned a %d-byte data key, want %d", info, len(out.Plaintext), want))
+		case m.Suite.IntermediateKeyWrapping():
+			err = m.SetIntermediateKey(e.Ciphertext, out.Plaintext)
 		default:
 			err = m.SetDataKey(out.Plaintext)
 		}

@@ -157,6 +157,71 @@ var keyringCases = []struct {
 		}
 	}},
 
+	{"dbe-intermediate-key-wrapping", func(t *testing.T, b *backend) {
+		// The DB-ESDK suites: every key calls GenerateDataKey for its own
+		// intermediate key (as the material providers library's keyring
+		// does), the data key is generated locally, and each key alone
+		// decrypts, strict or discovery, with one Decrypt call.
+		k1, k2 := b.createKey(t), b.createKey(t)
+		ec := map[string]string{"aws-crypto-table-name": "T", "aws-crypto-partition-name": "pk", "aws-crypto-attr.pk": "AAFh"}
+		var keys []string
+		for k := range ec {
+			keys = append(keys, k)
+		}
+		for _, suite := range []esdk.Suite{esdk.DBEAES256GCMCommitKeyHMACSHA384, esdk.DBEAES256GCMCommitKeyECDSAP384HMACSHA384} {
+			c := b.newClient()
+			m, err := mustCMM(t, mustKeyring(t, c, []string{k1, k2})).EncryptionMaterials(context.Background(), esdk.EncryptionMaterialsRequest{
+				Suite: suite, EncryptionContext: ec, RequiredContextKeys: keys, CommitmentPolicy: esdk.RequireEncryptRequireDecrypt, PlaintextLength: 10,
+			})
+			if err != nil {
+				t.Fatalf("EncryptionMaterials(%v) = %v", suite, err)
+			}
+			calls := c.take()
+			if got, want := ops(calls), []string{"GenerateDataKey " + k1, "GenerateDataKey " + k2}; !slices.Equal(got, want) {
+				t.Fatalf("encrypt calls = %q, want %q", got, want)
+			}
+			if !maps.Equal(calls[0].ec, m.EncryptionContext) || calls[0].numberOfBytes != 32 {
+				t.Errorf("GenerateDataKey(context %v, %d bytes), want the full context %v, 32 bytes", calls[0].ec, calls[0].numberOfBytes, m.EncryptionContext)
+			}
+			macs := m.SymmetricSigningKeys()
+			if len(m.EncryptedDataKeys) != 2 || len(macs) != 2 || bytes.Equal(macs[0], macs[1]) {
+				t.Fatalf("%d encrypted data keys, %d symmetric keys, want 2 distinct", len(m.EncryptedDataKeys), len(macs))
+			}
+			stored := map[string]string{}
+			if pub, ok := m.EncryptionContext[esdk.PublicKeyContextKey]; ok {
+				stored[esdk.PublicKeyContextKey] = pub
+			}
+			req := esdk.DecryptionMaterialsRequest{Suite: suite, CommitmentPolicy: esdk.RequireEncryptRequireDecrypt,
+				EncryptedDataKeys: m.EncryptedDataKeys, EncryptionContext: stored, ReproducedContext: ec}
+			discovery, err := awskms.NewDiscoveryKeyring(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, kr := range []esdk.Keyring{mustKeyring(t, c, []string{k1}), mustKeyring(t, c, []string{k2}), discovery} {
+				dm, err := mustCMM(t, kr).DecryptionMaterials(context.Background(), req)
+				if err != nil {
+					t.Fatalf("keyring %d: DecryptionMaterials() = %v", i, err)
+				}
+				want := macs[min(i, 1)]
+				if i == 2 {
+					want = macs[0]
+				}
+				if !bytes.Equal(dm.DataKey(), m.DataKey()) || !bytes.Equal(dm.SymmetricSigningKey(), want) {
+					t.Errorf("keyring %d: data key or symmetric signing key differ", i)
+				}
+				if n := len(c.take()); n != 1 {
+					t.Errorf("keyring %d: %d KMS calls, want 1", i, n)
+				}
+			}
+			// The KMS ciphertext is bound to the full context.
+			req.ReproducedContext = map[string]string{"aws-crypto-table-name": "T", "aws-crypto-partition-name": "pk", "aws-crypto-attr.pk": "AAFi"}
+			if _, err := mustCMM(t, mustKeyring(t, c, []string{k1})).DecryptionMaterials(context.Background(), req); !errors.Is(err, esdk.ErrNoDecryptKey) {
+				t.Errorf("DecryptionMaterials(other context) = %v, want ErrNoDecryptKey", err)
+			}
+			c.take()
+		}
+	}},
+
 	{"wrong-key", func(t *testing.T, b *backend) {
 		k1, k2 := b.createKey(t), b.createKey(t)
 		c := b.newClient()

@@ -183,9 +183,13 @@ func (c *materialsCache) removeLocked(e *cacheEntry) {
 	c.lru.Remove(e.elem)
 	if e.enc != nil {
 		clear(e.enc.DataKey())
+		for _, k := range e.enc.symmetricKeys {
+			clear(k.bytes())
+		}
 	}
 	if e.dec != nil {
 		clear(e.dec.DataKey())
+		clear(e.dec.SymmetricSigningKey())
 	}
 }
 

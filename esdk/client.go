@@ -148,11 +148,12 @@ func WithEncryptionContext(ec map[string]string) EncryptOption {
 }
 
 // WithSuite sets the algorithm suite: [AES256GCMHKDFSHA512CommitKeyECDSAP384]
-// (the default) or [AES256GCMHKDFSHA512CommitKey].
+// (the default) or [AES256GCMHKDFSHA512CommitKey]. The DB-ESDK suites are
+// refused: they are for DynamoDB items (package dbesdk), not messages.
 func WithSuite(s Suite) EncryptOption {
 	return encryptOption(func(c *encryptConfig) error {
-		if !s.Committing() {
-			return fmt.Errorf("esdk: WithSuite: %v cannot encrypt: use %v or %v", s,
+		if !s.Committing() || s.DBE() {
+			return fmt.Errorf("esdk: WithSuite: %v cannot encrypt messages: use %v or %v", s,
 				AES256GCMHKDFSHA512CommitKeyECDSAP384, AES256GCMHKDFSHA512CommitKey)
 		}
 		if c.suite != 0 {

@@ -36,7 +36,9 @@ func NewDefaultCMM(k Keyring) (*DefaultCMM, error) {
 
 // EncryptionMaterials implements [MaterialsManager]. A zero req.Suite gives
 // [AES256GCMHKDFSHA512CommitKeyECDSAP384]. It fails if the suite does not
-// commit to its key, if the context uses a key starting with "aws-crypto-",
+// commit to its key, if the context uses a key starting with "aws-crypto-"
+// (for the DB-ESDK suites, whose item encryptor binds such keys, only
+// aws-crypto-public-key),
 // if a required context key is missing from the context, or if the keyring
 // fails or produces no data key.
 func (c *DefaultCMM) EncryptionMaterials(ctx context.Context, req EncryptionMaterialsRequest) (*EncryptionMaterials, error) {
@@ -48,10 +50,17 @@ func (c *DefaultCMM) EncryptionMaterials(ctx context.Context, req EncryptionMate
 		suite = AES256GCMHKDFSHA512CommitKeyECDSAP384
 	}
 	if !req.CommitmentPolicy.allowsEncrypt(suite) {
-		return nil, fmt.Errorf("esdk: DefaultCMM: suite %v cannot encrypt: only %v and %v do", suite,
+		return nil, fmt.Errorf("esdk: DefaultCMM: suite %v cannot encrypt: only %v and %v do (and the DB-ESDK suites, for DynamoDB items)", suite,
 			AES256GCMHKDFSHA512CommitKey, AES256GCMHKDFSHA512CommitKeyECDSAP384)
 	}
-	if err := checkReservedKeys(req.EncryptionContext); err != nil {
+	if suite.DBE() {
+		// The DB-ESDK's item encryptor binds its own aws-crypto- pairs
+		// (table, key names and values, legend); only the public key is
+		// this manager's.
+		if _, ok := req.EncryptionContext[PublicKeyContextKey]; ok {
+			return nil, fmt.Errorf("esdk: encryption context key %q is reserved for the materials manager", PublicKeyContextKey)
+		}
+	} else if err := checkReservedKeys(req.EncryptionContext); err != nil {
 		return nil, err
 	}
 	ec := make(map[string]string, len(req.EncryptionContext)+1)
@@ -86,6 +95,9 @@ func (c *DefaultCMM) EncryptionMaterials(ctx context.Context, req EncryptionMate
 	}
 	if len(m.EncryptedDataKeys) == 0 {
 		return nil, errors.New("esdk: DefaultCMM: the keyring produced no encrypted data key")
+	}
+	if suite.IntermediateKeyWrapping() && len(m.symmetricKeys) != len(m.EncryptedDataKeys) {
+		return nil, fmt.Errorf("esdk: DefaultCMM: the keyring added encrypted data keys for suite %v without intermediate key wrapping (keyrings must use EncryptionMaterials.AddEncryptedDataKey)", suite)
 	}
 	return m, nil
 }
@@ -140,6 +152,9 @@ func (c *DefaultCMM) DecryptionMaterials(ctx context.Context, req DecryptionMate
 	}
 	if m.dataKey == nil {
 		return nil, &NoDecryptKeyError{Errors: []error{errors.New("esdk: DefaultCMM: the keyring returned no data key and no error")}}
+	}
+	if req.Suite.IntermediateKeyWrapping() && m.symmetricKey == nil {
+		return nil, &NoDecryptKeyError{Errors: []error{fmt.Errorf("esdk: DefaultCMM: the keyring set a data key for suite %v without its symmetric signing key (keyrings must use DecryptionMaterials.SetIntermediateKey)", req.Suite)}}
 	}
 	return m, nil
 }

@@ -189,7 +189,7 @@ func (c *Client) checkEncryptionMaterials(m *EncryptionMaterials) (format.SuiteI
 		return format.SuiteInfo{}, errors.New(prefix + "no materials")
 	}
 	suite, ok := m.Suite.info()
-	if !ok || !c.policy.allowsEncrypt(m.Suite) {
+	if !ok || !c.policy.allowsEncrypt(m.Suite) || m.Suite.DBE() {
 		return format.SuiteInfo{}, fmt.Errorf(prefix+"suite %v, which cannot encrypt", m.Suite)
 	}
 	if len(m.dataKey.bytes()) != suite.KeyLen {

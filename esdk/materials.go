@@ -127,6 +127,9 @@ type EncryptionMaterials struct {
 
 	dataKey    secret
 	signingKey signer
+	// symmetricKeys holds, for suites with intermediate key wrapping, the
+	// symmetric signing key of each encrypted data key, in the same order.
+	symmetricKeys []secret
 }
 
 // DataKey returns the plaintext data key, or nil if none is set yet. The
@@ -142,6 +145,21 @@ func (m *EncryptionMaterials) SetDataKey(key []byte) error {
 // SigningKey returns the ECDSA signing key of a signed suite, else nil.
 func (m *EncryptionMaterials) SigningKey() *ecdsa.PrivateKey { return m.signingKey.key() }
 
+// SymmetricSigningKeys returns, for suites with intermediate key wrapping
+// (the DB-ESDK suites), the HMAC-SHA384 key that goes with each encrypted
+// data key, in the order of EncryptedDataKeys; nil for other suites. The
+// slices are the materials' own: do not modify or keep them.
+func (m *EncryptionMaterials) SymmetricSigningKeys() [][]byte {
+	if len(m.symmetricKeys) == 0 {
+		return nil
+	}
+	keys := make([][]byte, len(m.symmetricKeys))
+	for i, k := range m.symmetricKeys {
+		keys[i] = k.bytes()
+	}
+	return keys
+}
+
 // Clone returns a copy of m that shares no map or slice with it, except the
 // byte contents of the encrypted data keys (which are read-only) and the
 // signing key (immutable). Data key caches hand out clones.
@@ -155,6 +173,12 @@ func (m *EncryptionMaterials) Clone() *EncryptionMaterials {
 	}
 	if m.dataKey != nil {
 		c.dataKey = newSecret(slices.Clone(m.dataKey()))
+	}
+	if m.symmetricKeys != nil {
+		c.symmetricKeys = make([]secret, len(m.symmetricKeys))
+		for i, k := range m.symmetricKeys {
+			c.symmetricKeys[i] = newSecret(slices.Clone(k.bytes()))
+		}
 	}
 	return c
 }
@@ -171,6 +195,11 @@ func (m EncryptionMaterials) String() string {
 	b.WriteString(redacted(m.dataKey != nil))
 	b.WriteString(", SigningKey: ")
 	b.WriteString(redacted(m.signingKey != nil))
+	if len(m.symmetricKeys) > 0 {
+		b.WriteString(", SymmetricSigningKeys: ")
+		b.WriteString(strconv.Itoa(len(m.symmetricKeys)))
+		b.WriteString(" [REDACTED]")
+	}
 	b.WriteString("}")
 	return b.String()
 }
@@ -189,6 +218,7 @@ func (m EncryptionMaterials) LogValue() slog.Value {
 		slog.Int("encrypted_data_keys", len(m.EncryptedDataKeys)),
 		slog.String("data_key", redacted(m.dataKey != nil)),
 		slog.String("signing_key", redacted(m.signingKey != nil)),
+		slog.Int("symmetric_signing_keys", len(m.symmetricKeys)),
 	)
 }
 
@@ -211,6 +241,9 @@ type DecryptionMaterials struct {
 
 	dataKey         secret
 	verificationKey *ecdsa.PublicKey
+	// symmetricKey is, for suites with intermediate key wrapping, the
+	// symmetric signing key of the encrypted data key that was decrypted.
+	symmetricKey secret
 }
 
 // DataKey returns the plaintext data key, or nil if none is set yet. The
@@ -227,6 +260,12 @@ func (m *DecryptionMaterials) SetDataKey(key []byte) error {
 // of a signed suite, else nil.
 func (m *DecryptionMaterials) VerificationKey() *ecdsa.PublicKey { return m.verificationKey }
 
+// SymmetricSigningKey returns, for suites with intermediate key wrapping
+// (the DB-ESDK suites), the HMAC-SHA384 key derived with the data key from
+// the encrypted data key that was decrypted; nil otherwise or before. The
+// slice is the materials' own: do not modify or keep it.
+func (m *DecryptionMaterials) SymmetricSigningKey() []byte { return m.symmetricKey.bytes() }
+
 // Clone returns a copy of m that shares no map or slice with it, except the
 // verification key (immutable).
 func (m *DecryptionMaterials) Clone() *DecryptionMaterials {
@@ -238,6 +277,9 @@ func (m *DecryptionMaterials) Clone() *DecryptionMaterials {
 	}
 	if m.dataKey != nil {
 		c.dataKey = newSecret(slices.Clone(m.dataKey()))
+	}
+	if m.symmetricKey != nil {
+		c.symmetricKey = newSecret(slices.Clone(m.symmetricKey()))
 	}
 	return c
 }
@@ -256,6 +298,9 @@ func (m DecryptionMaterials) String() string {
 	} else {
 		b.WriteString("none")
 	}
+	if m.symmetricKey != nil {
+		b.WriteString(", SymmetricSigningKey: [REDACTED]")
+	}
 	b.WriteString("}")
 	return b.String()
 }
@@ -273,6 +318,7 @@ func (m DecryptionMaterials) LogValue() slog.Value {
 		slog.Any("context_keys", sortedKeys(m.EncryptionContext)),
 		slog.String("data_key", redacted(m.dataKey != nil)),
 		slog.Bool("verification_key", m.verificationKey != nil),
+		slog.String("symmetric_signing_key", redacted(m.symmetricKey != nil)),
 	)
 }
 

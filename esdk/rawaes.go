@@ -94,7 +94,13 @@ func (k *RawAESKeyring) OnEncrypt(ctx context.Context, m *EncryptionMaterials) e
 			return err
 		}
 	}
-	dk := m.dataKey.bytes()
+	// With intermediate key wrapping the keyring wraps a fresh key of the
+	// data key's length instead of the data key (see AddEncryptedDataKey).
+	pt, ik, err := wrapPlaintext(m)
+	if err != nil {
+		return err
+	}
+	defer clear(ik)
 	info := make([]byte, len(k.name)+8+wrapIVLen)
 	n := copy(info, k.name)
 	binary.BigEndian.PutUint32(info[n:], wrapTagBits)
@@ -103,13 +109,38 @@ func (k *RawAESKeyring) OnEncrypt(ctx context.Context, m *EncryptionMaterials) e
 	if _, err := rand.Read(iv); err != nil {
 		return fmt.Errorf("esdk: raw AES keyring: %w", err)
 	}
-	ct := k.wrap().Seal(make([]byte, 0, len(dk)+format.TagLen), iv, dk, aad)
-	m.EncryptedDataKeys = append(m.EncryptedDataKeys, EncryptedDataKey{
+	ct := k.wrap().Seal(make([]byte, 0, len(pt)+format.TagLen), iv, pt, aad)
+	return m.AddEncryptedDataKey(EncryptedDataKey{
 		ProviderID:   k.namespace,
 		ProviderInfo: info,
 		Ciphertext:   ct,
-	})
-	return nil
+	}, ik)
+}
+
+// wrapPlaintext returns what a local keyring encrypts for m: its data key,
+// or for suites with intermediate key wrapping a fresh random intermediate
+// key, which is also returned as ik (nil otherwise; the caller clears it).
+func wrapPlaintext(m *EncryptionMaterials) (pt, ik []byte, err error) {
+	if !m.Suite.IntermediateKeyWrapping() {
+		return m.dataKey.bytes(), nil, nil
+	}
+	ik = make([]byte, m.Suite.DataKeyLen())
+	if _, err := rand.Read(ik); err != nil {
+		return nil, nil, fmt.Errorf("esdk: cannot generate an intermediate key: %w", err)
+	}
+	return ik, ik, nil
+}
+
+// setUnwrapped sets m's data key from what a keyring decrypted from an
+// encrypted data key's ciphertext: the data key itself, or for suites with
+// intermediate key wrapping the intermediate key. It takes ownership of pt.
+func setUnwrapped(m *DecryptionMaterials, ciphertext, pt []byte) error {
+	if !m.Suite.IntermediateKeyWrapping() {
+		m.dataKey = newSecret(pt)
+		return nil
+	}
+	defer clear(pt)
+	return m.SetIntermediateKey(ciphertext, pt)
 }
 
 // generateDataKey sets *dst to a random data key of suite's length.
@@ -153,16 +184,19 @@ func (k *RawAESKeyring) OnDecrypt(ctx context.Context, m *DecryptionMaterials, e
 			binary.BigEndian.Uint32(e.ProviderInfo[n+4:]) != wrapIVLen {
 			continue
 		}
-		if len(e.Ciphertext) != want+format.TagLen {
+		kc, ok := m.KeyringCiphertext(e.Ciphertext)
+		if !ok || len(kc) != want+format.TagLen {
 			errs = append(errs, fmt.Errorf("esdk: %v: encrypted data key %d has the wrong length", k.id(), i+1))
 			continue
 		}
-		dk, err := k.wrap().Open(make([]byte, 0, want), e.ProviderInfo[n+8:], e.Ciphertext, aad)
+		pt, err := k.wrap().Open(make([]byte, 0, want), e.ProviderInfo[n+8:], kc, aad)
+		if err == nil {
+			err = setUnwrapped(m, e.Ciphertext, pt)
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("esdk: %v: cannot decrypt encrypted data key %d (wrong wrapping key, or the encryption context differs)", k.id(), i+1))
 			continue
 		}
-		m.dataKey = newSecret(dk)
 		return nil
 	}
 	if errs == nil {

@@ -144,23 +144,26 @@ func (k *RawRSAKeyring) OnEncrypt(ctx context.Context, m *EncryptionMaterials) e
 			return err
 		}
 	}
+	pt, ik, err := wrapPlaintext(m)
+	if err != nil {
+		return err
+	}
+	defer clear(ik)
 	var ct []byte
-	var err error
 	if k.padding == LegacyRSAPKCS1v15 {
 		//lint:ignore SA1019 the ESDK raw RSA keyring specification requires PKCS #1 v1.5; the name of the option says so.
-		ct, err = rsa.EncryptPKCS1v15(rand.Reader, k.pub, m.dataKey.bytes())
+		ct, err = rsa.EncryptPKCS1v15(rand.Reader, k.pub, pt)
 	} else {
-		ct, err = rsa.EncryptOAEP(k.padding.hash(), rand.Reader, k.pub, m.dataKey.bytes(), nil)
+		ct, err = rsa.EncryptOAEP(k.padding.hash(), rand.Reader, k.pub, pt, nil)
 	}
 	if err != nil {
 		return fmt.Errorf("esdk: %v: cannot encrypt the data key: %v", k.id(), err)
 	}
-	m.EncryptedDataKeys = append(m.EncryptedDataKeys, EncryptedDataKey{
+	return m.AddEncryptedDataKey(EncryptedDataKey{
 		ProviderID:   k.namespace,
 		ProviderInfo: []byte(k.name),
 		Ciphertext:   ct,
-	})
-	return nil
+	}, ik)
 }
 
 // OnDecrypt implements [Keyring]: it tries, in order, the encrypted data keys
@@ -185,25 +188,31 @@ func (k *RawRSAKeyring) OnDecrypt(ctx context.Context, m *DecryptionMaterials, e
 		if e.ProviderID != k.namespace || string(e.ProviderInfo) != k.name {
 			continue
 		}
+		kc, ok := m.KeyringCiphertext(e.Ciphertext)
 		var dk []byte
 		var err error
-		if k.padding == LegacyRSAPKCS1v15 {
+		switch {
+		case !ok:
+			err = errors.New("too short")
+		case k.padding == LegacyRSAPKCS1v15:
 			dk = make([]byte, want)
 			if _, err = rand.Read(dk); err == nil {
 				//lint:ignore SA1019 the ESDK raw RSA keyring specification requires PKCS #1 v1.5; this is its implicit-rejection form.
-				err = rsa.DecryptPKCS1v15SessionKey(nil, k.priv(), e.Ciphertext, dk)
+				err = rsa.DecryptPKCS1v15SessionKey(nil, k.priv(), kc, dk)
 			}
-		} else {
-			dk, err = rsa.DecryptOAEP(k.padding.hash(), nil, k.priv(), e.Ciphertext, nil)
+		default:
+			dk, err = rsa.DecryptOAEP(k.padding.hash(), nil, k.priv(), kc, nil)
 			if err == nil && len(dk) != want {
 				err = errors.New("wrong data key length")
 			}
+		}
+		if err == nil {
+			err = setUnwrapped(m, e.Ciphertext, dk)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("esdk: %v: cannot decrypt encrypted data key %d (wrong key or padding)", k.id(), i+1))
 			continue
 		}
-		m.dataKey = newSecret(dk)
 		return nil
 	}
 	if errs == nil {

@@ -33,10 +33,67 @@ const (
 	AES256GCMHKDFSHA512CommitKeyECDSAP384 Suite = 0x0578
 )
 
+// The two suites of the AWS Database Encryption SDK (DB-ESDK) item format,
+// which package dbesdk writes and reads. They exist in the materials model
+// only: materials managers and keyrings produce materials for them, but
+// [Client.Encrypt] and [Client.Decrypt] refuse them, because no AWS
+// Encryption SDK message uses them.
+//
+// Both derive keys with HKDF-SHA512, encrypt with AES-256-GCM and commit to
+// their data key, like [AES256GCMHKDFSHA512CommitKey]. They add a symmetric
+// signature: every encrypted data key is made through an intermediate key
+// (see [Suite.IntermediateKeyWrapping]) from which an HMAC-SHA384 key is
+// derived, so each reader can check that the item was written by someone
+// able to wrap a data key for it.
+const (
+	// DBEAES256GCMCommitKeyHMACSHA384 is the DB-ESDK suite 0x6700
+	// (ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY_SYMSIG_HMAC_SHA384): symmetric
+	// signatures only.
+	DBEAES256GCMCommitKeyHMACSHA384 Suite = 0x6700
+
+	// DBEAES256GCMCommitKeyECDSAP384HMACSHA384 is the DB-ESDK suite 0x6701
+	// (ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384_SYMSIG_HMAC_SHA384):
+	// symmetric signatures and an ECDSA P-384 signature, whose verification
+	// key is published under aws-crypto-public-key as for
+	// [AES256GCMHKDFSHA512CommitKeyECDSAP384]. It is the DB-ESDK's default.
+	DBEAES256GCMCommitKeyECDSAP384HMACSHA384 Suite = 0x6701
+)
+
+// dbeSuites describes the DB-ESDK suites in the terms of the message
+// format's suites (Version 0: they have no message format).
+var dbeSuites = [...]format.SuiteInfo{
+	{ID: 0x6700, KeyLen: 32, KDF: format.KDFHKDFSHA512Commit, Sig: format.SigNone,
+		Name: "AES_256_GCM_HKDF_SHA512_COMMIT_KEY_SYMSIG_HMAC_SHA384"},
+	{ID: 0x6701, KeyLen: 32, KDF: format.KDFHKDFSHA512Commit, Sig: format.SigP384,
+		Name: "AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384_SYMSIG_HMAC_SHA384"},
+}
+
 // info returns the suite's description, and false for an unknown ID.
 func (s Suite) info() (format.SuiteInfo, bool) {
-	return format.LookupSuite(uint16(s))
+	if in, ok := format.LookupSuite(uint16(s)); ok {
+		return in, true
+	}
+	for _, in := range dbeSuites {
+		if in.ID == uint16(s) {
+			return in, true
+		}
+	}
+	return format.SuiteInfo{}, false
 }
+
+// DBE reports whether s is one of the two suites of the DB-ESDK item format
+// (0x6700 and 0x6701), which no AWS Encryption SDK message uses.
+func (s Suite) DBE() bool {
+	return s == DBEAES256GCMCommitKeyHMACSHA384 || s == DBEAES256GCMCommitKeyECDSAP384HMACSHA384
+}
+
+// IntermediateKeyWrapping reports whether keyrings wrap the data keys of s
+// through an intermediate key (the DB-ESDK suites): for each encrypted data
+// key the keyring wraps a fresh random intermediate key, and
+// [EncryptionMaterials.AddEncryptedDataKey] prefixes the ciphertext with the
+// data key encrypted under a key derived from it, and derives the
+// symmetric signing key that goes with that encrypted data key.
+func (s Suite) IntermediateKeyWrapping() bool { return s.DBE() }
 
 // String returns the suite's AWS Encryption SDK name, such as
 // "AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384", or "Suite(0x1234)" for an
@@ -56,19 +113,22 @@ func hex4(v uint16) string {
 	return h
 }
 
-// Known reports whether s is one of the eleven suites of the format.
+// Known reports whether s is one of the eleven suites of the message format
+// or one of the two DB-ESDK suites.
 func (s Suite) Known() bool {
 	_, ok := s.info()
 	return ok
 }
 
-// Committing reports whether s commits to its data key (0x0478 and 0x0578).
+// Committing reports whether s commits to its data key (0x0478, 0x0578 and
+// the DB-ESDK suites).
 func (s Suite) Committing() bool {
 	in, ok := s.info()
 	return ok && in.Committing()
 }
 
-// Signing reports whether messages of suite s carry an ECDSA signature.
+// Signing reports whether messages (or items) of suite s carry an ECDSA
+// signature.
 func (s Suite) Signing() bool {
 	in, ok := s.info()
 	return ok && in.Sig != format.SigNone
