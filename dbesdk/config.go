@@ -194,11 +194,11 @@ type Option interface {
 }
 
 type options struct {
-	caching   []esdk.CachingOption
-	cacheSet  bool
-	noCache   bool
-	maxEDKs   int
-	maxSet    bool
+	caching  []esdk.CachingOption
+	cacheSet bool
+	noCache  bool
+	maxEDKs  int
+	maxSet   bool
 }
 
 type option func(*options) error
