@@ -3,11 +3,14 @@ package kmstest
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"slices"
+	"strconv"
 )
 
 // A ciphertext blob of this fake is
@@ -88,6 +91,29 @@ func newKeyAEAD() cipher.AEAD {
 		panic("kmstest: " + err.Error()) // unreachable: standard nonce and tag sizes
 	}
 	return aead
+}
+
+// seededKey returns key n of a server started WithInsecureKeySeed: its id
+// and secret are HKDF-SHA256 of the seed, with the key's number as info.
+func seededKey(seed []byte, n int) (keyUUID, cipher.AEAD) {
+	out, err := hkdf.Key(sha256.New, seed, nil, "kmstest key "+strconv.Itoa(n), keyIDLen+32)
+	if err != nil {
+		panic("kmstest: " + err.Error()) // unreachable: the output is short
+	}
+	var u keyUUID
+	copy(u[:], out)
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	block, err := aes.NewCipher(out[keyIDLen:])
+	if err != nil {
+		panic("kmstest: " + err.Error())
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		panic("kmstest: " + err.Error())
+	}
+	clear(out)
+	return u, aead
 }
 
 // sealBlob encrypts plaintext for key id under aead, binding context.

@@ -175,3 +175,38 @@ func FuzzParseKeyUUID(f *testing.F) {
 		}
 	})
 }
+
+// TestInsecureKeySeed: two servers with one seed create the same keys, so
+// one decrypts the other's blobs; another seed gives other keys.
+func TestInsecureKeySeed(t *testing.T) {
+	a, err := NewServer(WithInsecureKeySeed([]byte("seed")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := NewServer(WithInsecureKeySeed([]byte("seed")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	c, err := NewServer(WithInsecureKeySeed([]byte("other")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ka, kb, kc := a.CreateKey(), b.CreateKey(), c.CreateKey()
+	if ka != kb || ka == kc || a.CreateKey() != b.CreateKey() || ka == a.Keys()[1] {
+		t.Fatalf("keys %s, %s, %s: want the first two equal, the third different, and key 1 different from key 0", ka, kb, kc)
+	}
+	ec := map[string]string{"k": "v"}
+	blob := sealBlob(a.keys[a.order[0].id].aead, a.order[0].id, []byte("secret"), ec)
+	if pt, err := openBlob(b.keys[b.order[0].id].aead, blob, ec); err != nil || string(pt) != "secret" {
+		t.Errorf("openBlob(other server, same seed) = %q, %v", pt, err)
+	}
+	if _, err := openBlob(c.keys[c.order[0].id].aead, blob, ec); err == nil {
+		t.Errorf("openBlob(other seed) = nil error")
+	}
+	if _, err := NewServer(WithInsecureKeySeed(nil)); err == nil {
+		t.Errorf("NewServer(WithInsecureKeySeed(nil)) = nil error")
+	}
+}

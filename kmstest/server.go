@@ -75,6 +75,7 @@ type Option interface {
 type config struct {
 	region, account, addr string
 	latency               time.Duration
+	keySeed               []byte
 	set                   map[string]bool
 }
 
@@ -88,6 +89,27 @@ func once(c *config, name string) error {
 	}
 	c.set[name] = true
 	return nil
+}
+
+// WithInsecureKeySeed derives the id and secret of every key the server
+// creates from seed and the key's creation order (the first key created,
+// by CreateKey or over HTTP, is key 0), instead of drawing them at random.
+// Two servers started with the same seed, Region and account create the
+// same keys, so that one decrypts the ciphertext blobs of the other: test
+// vectors holding KMS-wrapped data keys can be replayed. Anyone who knows
+// the seed has the keys: only use it for test vectors, never for anything
+// to protect.
+func WithInsecureKeySeed(seed []byte) Option {
+	return option(func(c *config) error {
+		if err := once(c, "WithInsecureKeySeed"); err != nil {
+			return err
+		}
+		if len(seed) == 0 {
+			return errors.New("kmstest: WithInsecureKeySeed: the seed is empty")
+		}
+		c.keySeed = slices.Clone(seed)
+		return nil
+	})
 }
 
 // WithRegion sets the AWS Region the server acts as (default
@@ -190,6 +212,7 @@ type Server struct {
 	inflight sync.WaitGroup // requests being served; Add only under mu while !closed
 	keys     map[keyUUID]*key
 	order    []*key
+	keySeed  []byte // see WithInsecureKeySeed; nil for random keys
 	created  int // keys created over HTTP
 	calls    map[Op]int
 	faults   map[Op][]Fault
@@ -235,6 +258,7 @@ func NewServer(opts ...Option) (*Server, error) {
 		calls:     map[Op]int{},
 		faults:    map[Op][]Fault{},
 		latency:   c.latency,
+		keySeed:   c.keySeed,
 	}
 	s.httpServer = &http.Server{
 		Handler:           handler{s},
@@ -324,9 +348,16 @@ func (s *Server) CreateKey() string {
 }
 
 func (s *Server) createKeyLocked(description string) *key {
-	id := newKeyUUID()
-	for s.keys[id] != nil { // never in practice: 122 random bits
+	var id keyUUID
+	var aead cipher.AEAD
+	if s.keySeed != nil {
+		id, aead = seededKey(s.keySeed, len(s.order))
+	} else {
 		id = newKeyUUID()
+		for s.keys[id] != nil { // never in practice: 122 random bits
+			id = newKeyUUID()
+		}
+		aead = newKeyAEAD()
 	}
 	k := &key{
 		id:          id,
@@ -334,7 +365,7 @@ func (s *Server) createKeyLocked(description string) *key {
 		created:     time.Now(),
 		description: description,
 		enabled:     true,
-		aead:        newKeyAEAD(),
+		aead:        aead,
 	}
 	k.arn = s.keyARN(k.keyID)
 	s.keys[id] = k
