@@ -213,7 +213,7 @@ type Server struct {
 	keys     map[keyUUID]*key
 	order    []*key
 	keySeed  []byte // see WithInsecureKeySeed; nil for random keys
-	created  int // keys created over HTTP
+	created  int    // keys created over HTTP
 	calls    map[Op]int
 	faults   map[Op][]Fault
 	latency  time.Duration
