@@ -73,8 +73,9 @@ func (p *parser) str(n int) string {
 // returns it, or fails if the bytes left cannot hold that many.
 func (p *parser) count(min int) int {
 	n := p.u32()
-	if p.err == nil && n > (len(p.b)-p.off)/min {
+	if p.err != nil || n > (len(p.b)-p.off)/min {
 		p.fail()
+		return 0
 	}
 	return n
 }
