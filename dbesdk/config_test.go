@@ -95,7 +95,11 @@ func TestConfigRules(t *testing.T) {
 			c.Actions["tier"] = dbesdk.SignAndIncludeInEncryptionContext
 			c.Actions["pk"], c.Actions["sk"] = dbesdk.SignAndIncludeInEncryptionContext, dbesdk.SignAndIncludeInEncryptionContext
 		},
-		func(c *dbesdk.TableConfig) { c.UnsignedPrefix = ""; delete(c.Actions, ":note"); c.UnsignedAttributes = []string{"x"} },
+		func(c *dbesdk.TableConfig) {
+			c.UnsignedPrefix = ""
+			delete(c.Actions, ":note")
+			c.UnsignedAttributes = []string{"x"}
+		},
 		func(c *dbesdk.TableConfig) { c.SortKey = ""; delete(c.Actions, "sk") },
 		func(c *dbesdk.TableConfig) { c.Suite = esdk.DBEAES256GCMCommitKeyHMACSHA384 },
 		func(c *dbesdk.TableConfig) {
