@@ -4,10 +4,10 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/ecdsa"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha512"
 	"crypto/subtle"
+	"encoding"
 	"encoding/binary"
 	"errors"
 	"hash"
@@ -29,32 +29,86 @@ const (
 )
 
 // itemKeys holds the keys of one item, derived from its data key and
-// message ID.
+// message ID, and the digests and scratch space of its HMACs: one
+// allocation serves every hash of the item.
 type itemKeys struct {
 	commit [32]byte
 	root   cipher.Block // AES-256 under the field root key
+	d512   stateful     // SHA-512, for HKDF and the commitment
+	d384   hash.Hash    // SHA-384, for the canonical hash and recipient tags
+	pad    [sha512.BlockSize]byte
+	inner  [sha512.Size]byte
+	sum    [sha512.Size]byte
+	n      [8]byte
+	path   [128]byte
+	// HMAC pad states of the PRK, shared by both HKDF-Expands.
+	prkInner, prkOuter [maxStateLen]byte
 }
 
-// deriveItemKeys returns the commit key and field root key of an item.
-// Both HKDF calls share one extract (same key, no salt), done on one reused
-// SHA-512 digest.
+// stateful is a hash whose state can be saved and restored without
+// allocating, as crypto/sha512's digests can.
+type stateful interface {
+	hash.Hash
+	encoding.BinaryAppender
+	encoding.BinaryUnmarshaler
+}
+
+// maxStateLen bounds a saved SHA-512 state (crypto/sha512 writes 204
+// bytes).
+const maxStateLen = 256
+
+// zeroSaltStates holds the SHA-512 states after the HMAC inner and outer
+// pads of the all-zero key, which is HKDF's salt when none is given.
+var zeroSaltStates = func() (s [2][]byte) {
+	d := sha512.New().(stateful)
+	var pad [sha512.BlockSize]byte
+	for i, v := range []byte{0x36, 0x5c} {
+		for j := range pad {
+			pad[j] = v
+		}
+		d.Reset()
+		d.Write(pad[:])
+		s[i], _ = d.AppendBinary(nil)
+	}
+	return s
+}()
+
+// deriveItemKeys returns the commit key and field root key of an item:
+// HKDF-Extract of the data key without salt, then two HKDF-Expands (one
+// output block each) with info label || message ID. The HMAC pad states of
+// the zero salt are computed once per process and those of the PRK once
+// for both expands, so the three HMACs cost 8 SHA-512 blocks, not 12.
 func deriveItemKeys(dataKey, messageID []byte) (*itemKeys, error) {
-	d := sha512.New()
-	var zeroSalt [sha512.Size]byte
-	var prk, sum [sha512.Size]byte
-	hmacSHA512(d, prk[:0], zeroSalt[:], dataKey)
+	d, ok := sha512.New().(stateful)
+	if !ok {
+		return nil, errors.New("the SHA-512 state cannot be saved")
+	}
+	k := &itemKeys{d512: d, d384: sha512.New384()}
+	var prk [sha512.Size]byte
+	if err := k.hmacFrom(prk[:0], zeroSaltStates[0], zeroSaltStates[1], dataKey); err != nil {
+		return nil, err
+	}
+	in, out, err := k.padStates(prk[:])
+	clear(prk[:])
+	if err != nil {
+		return nil, err
+	}
 	var info [len(commitKeyLabel) + structure.MessageIDLen + 1]byte
 	copy(info[:], commitKeyLabel)
 	copy(info[len(commitKeyLabel):], messageID)
 	info[len(info)-1] = 1
-	k := &itemKeys{}
-	hmacSHA512(d, sum[:0], prk[:], info[:])
-	copy(k.commit[:], sum[:32])
+	if err := k.hmacFrom(k.sum[:0], in, out, info[:]); err != nil {
+		return nil, err
+	}
+	copy(k.commit[:], k.sum[:32])
 	copy(info[:], deriveKeyLabel)
-	hmacSHA512(d, sum[:0], prk[:], info[:])
-	block, err := aes.NewCipher(sum[:32])
-	clear(prk[:])
-	clear(sum[:])
+	if err := k.hmacFrom(k.sum[:0], in, out, info[:]); err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(k.sum[:32])
+	clear(k.sum[:])
+	clear(k.prkInner[:])
+	clear(k.prkOuter[:])
 	if err != nil {
 		return nil, err
 	}
@@ -62,27 +116,73 @@ func deriveItemKeys(dataKey, messageID []byte) (*itemKeys, error) {
 	return k, nil
 }
 
-// hmacSHA512 appends HMAC-SHA512(key, msg) to out, using d (a SHA-512
-// digest, reset here) for both passes. key is at most one block long.
-func hmacSHA512(d hash.Hash, out, key, msg []byte) []byte {
-	const block = sha512.BlockSize
-	var pad [block]byte
-	copy(pad[:], key)
+// padStates saves, in k, the SHA-512 states after the HMAC inner and outer
+// pads of key.
+func (k *itemKeys) padStates(key []byte) (in, out []byte, err error) {
+	pad := k.pad[:]
+	for i, v := range []byte{0x36, 0x5c} {
+		clear(pad)
+		copy(pad, key)
+		for j := range pad {
+			pad[j] ^= v
+		}
+		k.d512.Reset()
+		k.d512.Write(pad)
+		dst := k.prkInner[:0]
+		if i == 1 {
+			dst = k.prkOuter[:0]
+		}
+		st, err := k.d512.AppendBinary(dst)
+		if err != nil {
+			clear(pad)
+			return nil, nil, err
+		}
+		if i == 0 {
+			in = st
+		} else {
+			out = st
+		}
+	}
+	clear(pad)
+	return in, out, nil
+}
+
+// hmacFrom appends HMAC-SHA512 of msg to out, starting from the saved pad
+// states of its key.
+func (k *itemKeys) hmacFrom(out, innerState, outerState, msg []byte) error {
+	if err := k.d512.UnmarshalBinary(innerState); err != nil {
+		return err
+	}
+	k.d512.Write(msg)
+	inner := k.d512.Sum(k.inner[:0])
+	if err := k.d512.UnmarshalBinary(outerState); err != nil {
+		return err
+	}
+	k.d512.Write(inner)
+	k.d512.Sum(out)
+	return nil
+}
+
+// hmac appends HMAC(key, msg) to out, using d (reset here) for both passes
+// and k's scratch space. key is at most one block long.
+func (k *itemKeys) hmac(d hash.Hash, out, key, msg []byte) []byte {
+	pad := k.pad[:d.BlockSize()]
+	clear(pad)
+	copy(pad, key)
 	for i := range pad {
 		pad[i] ^= 0x36
 	}
 	d.Reset()
-	d.Write(pad[:])
+	d.Write(pad)
 	d.Write(msg)
-	var inner [sha512.Size]byte
-	d.Sum(inner[:0])
+	inner := d.Sum(k.inner[:0])
 	for i := range pad {
 		pad[i] ^= 0x36 ^ 0x5c
 	}
 	d.Reset()
-	d.Write(pad[:])
-	d.Write(inner[:])
-	clear(pad[:])
+	d.Write(pad)
+	d.Write(inner)
+	clear(pad)
 	return d.Sum(out)
 }
 
@@ -90,18 +190,16 @@ func hmacSHA512(d hash.Hash, out, key, msg []byte) []byte {
 // header under the commit key, cut to 32 bytes (what every shipping DB-ESDK
 // computes; the specification's text says HMAC-SHA384).
 func (k *itemKeys) commitment(partial []byte) []byte {
-	m := hmac.New(sha512.New, k.commit[:])
-	m.Write(partial)
-	return m.Sum(nil)[:structure.CommitmentLen]
+	return k.hmac(k.d512, k.sum[:0], k.commit[:], partial)[:structure.CommitmentLen]
 }
 
 // fieldAEAD returns AES-256-GCM under the key of the encrypted field at
 // offset (its position among the item's encrypted fields in canonical
 // order) and its nonce: the first 44 bytes of AES-256-CTR under the root
 // key from the counter block fieldNonceLabel || 0x2c || u32(3 * offset).
-func (k *itemKeys) fieldAEAD(offset int) (cipher.AEAD, []byte, error) {
+func (k *itemKeys) fieldAEAD(offset int, nonce *[fieldNonceLen]byte) (cipher.AEAD, error) {
 	if offset >= 1<<32/3 {
-		return nil, nil, errors.New("too many encrypted attributes")
+		return nil, errors.New("too many encrypted attributes")
 	}
 	var ctr [aes.BlockSize]byte
 	copy(ctr[:], fieldNonceLabel)
@@ -113,53 +211,51 @@ func (k *itemKeys) fieldAEAD(offset int) (cipher.AEAD, []byte, error) {
 	}
 	block, err := aes.NewCipher(stream[:fieldKeyLen])
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	aead, err := cipher.NewGCM(block)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	nonce := make([]byte, fieldNonceLen)
-	copy(nonce, stream[fieldKeyLen:fieldKeyLen+fieldNonceLen])
+	copy(nonce[:], stream[fieldKeyLen:fieldKeyLen+fieldNonceLen])
 	clear(stream[:])
-	return aead, nonce, nil
+	return aead, nil
 }
 
 // Canonical field markers of the canonical record (footer.md).
-const (
-	encryptedMarker = "ENCRYPTED"
-	plaintextMarker = "PLAINTEXT"
+var (
+	encryptedMarker = []byte("ENCRYPTED")
+	plaintextMarker = []byte("PLAINTEXT")
 )
 
 // canonicalHash returns SHA-384 of the canonical record: the full header,
 // u64 length and serialization of the encryption context, then each signed
 // field in canonical path order (fields is sorted).
-func canonicalHash(header, contextAAD []byte, table string, fields []field) []byte {
-	d := sha512.New384()
+func (k *itemKeys) canonicalHash(header, contextAAD []byte, table string, fields []field) []byte {
+	d := k.d384
+	d.Reset()
 	d.Write(header)
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(len(contextAAD)))
-	d.Write(n[:])
+	binary.BigEndian.PutUint64(k.n[:], uint64(len(contextAAD)))
+	d.Write(k.n[:])
 	d.Write(contextAAD)
-	var path []byte
+	path := k.path[:0] // grown as needed
 	for i := range fields {
 		f := &fields[i]
 		path = f.appendPath(path[:0], table)
 		d.Write(path)
 		if f.action == EncryptAndSign {
 			// f.value is the stored form: type ID, then the ciphertext.
-			binary.BigEndian.PutUint64(n[:], uint64(len(f.value)-2))
-			d.Write(n[:])
-			d.Write([]byte(encryptedMarker))
+			binary.BigEndian.PutUint64(k.n[:], uint64(len(f.value)-2))
+			d.Write(k.n[:])
+			d.Write(encryptedMarker)
 			d.Write(f.value)
 			continue
 		}
-		binary.BigEndian.PutUint64(n[:], uint64(len(f.value)))
-		d.Write(n[:])
-		d.Write([]byte(plaintextMarker))
-		var t [2]byte
-		binary.BigEndian.PutUint16(t[:], uint16(f.typ))
-		d.Write(t[:])
+		binary.BigEndian.PutUint64(k.n[:], uint64(len(f.value)))
+		d.Write(k.n[:])
+		d.Write(plaintextMarker)
+		binary.BigEndian.PutUint16(k.n[:], uint16(f.typ))
+		d.Write(k.n[:2])
 		d.Write(f.value)
 	}
 	return d.Sum(nil)
@@ -167,16 +263,14 @@ func canonicalHash(header, contextAAD []byte, table string, fields []field) []by
 
 // recipientTag returns HMAC-SHA384 of the canonical hash under a symmetric
 // signing key.
-func recipientTag(key, hash []byte) []byte {
-	m := hmac.New(sha512.New384, key)
-	m.Write(hash)
-	return m.Sum(nil)
+func (k *itemKeys) recipientTag(key, hash []byte) []byte {
+	return k.hmac(k.d384, nil, key, hash)
 }
 
 // checkTags reports, in constant time per tag, whether any of tags is the
 // recipient tag of key.
-func checkTags(tags [][]byte, key, hash []byte) bool {
-	want := recipientTag(key, hash)
+func (k *itemKeys) checkTags(tags [][]byte, key, hash []byte) bool {
+	want := k.recipientTag(key, hash)
 	found := 0
 	for _, t := range tags {
 		found |= subtle.ConstantTimeCompare(t, want)

@@ -258,52 +258,66 @@ func (e *ItemEncryptor) encrypt(ctx context.Context, item map[string]types.Attri
 	}
 	header = append(header, keys.commitment(header)...)
 
+	// One slab holds the ciphertexts and the footer.
+	slabLen := len(m.EncryptedDataKeys)*structure.RecipientTagLen + structure.SignatureLen
+	for _, f := range fields {
+		if f.action == EncryptAndSign {
+			slabLen += 2 + len(f.value) + 16
+		}
+	}
+	slab := make([]byte, 0, slabLen)
 	offset := 0
 	var path []byte
+	var nonce [fieldNonceLen]byte
 	for i := range fields {
 		f := &fields[i]
 		if f.action != EncryptAndSign {
 			continue
 		}
-		aead, nonce, err := keys.fieldAEAD(offset)
+		aead, err := keys.fieldAEAD(offset, &nonce)
 		if err != nil {
 			return nil, err
 		}
 		offset++
 		path = f.appendPath(path[:0], e.cfg.table)
-		ct := make([]byte, 2, 2+len(f.value)+aead.Overhead())
-		binary.BigEndian.PutUint16(ct, uint16(f.typ))
-		f.value = aead.Seal(ct, nonce, f.value, path)
+		start := len(slab)
+		slab = binary.BigEndian.AppendUint16(slab, uint16(f.typ))
+		slab = aead.Seal(slab, nonce[:], f.value, path)
+		f.value = slab[start:len(slab):len(slab)]
 	}
 	aad, err := structure.AppendContext(nil, structure.SortPairs(m.EncryptionContext, nil))
 	if err != nil {
 		return nil, errors.New("the encryption context does not fit an item")
 	}
-	hash := canonicalHash(header, aad, e.cfg.table, fields)
-	keysMAC := m.SymmetricSigningKeys()
-	footer := make([]byte, 0, len(keysMAC)*structure.RecipientTagLen+structure.SignatureLen)
-	for _, k := range keysMAC {
-		footer = append(footer, recipientTag(k, hash)...)
+	hash := keys.canonicalHash(header, aad, e.cfg.table, fields)
+	footerStart := len(slab)
+	for _, k := range m.SymmetricSigningKeys() {
+		slab = keys.hmac(keys.d384, slab, k, hash)
 	}
 	if m.Suite.Signing() {
 		sig, err := sign(m.SigningKey(), hash)
 		if err != nil {
 			return nil, err
 		}
-		footer = append(footer, sig...)
+		slab = append(slab, sig...)
 	}
+	footer := slab[footerStart:]
 
 	out := make(map[string]types.AttributeValue, len(item)+2)
 	for name, av := range item {
 		out[name] = av
 	}
+	bs := make([]types.AttributeValueMemberB, offset+2)
 	for _, f := range fields {
 		if f.action == EncryptAndSign {
-			out[f.name] = &types.AttributeValueMemberB{Value: f.value}
+			b := &bs[len(bs)-1]
+			bs = bs[:len(bs)-1]
+			b.Value = f.value
+			out[f.name] = b
 		}
 	}
-	out[HeaderName] = &types.AttributeValueMemberB{Value: header}
-	out[FooterName] = &types.AttributeValueMemberB{Value: footer}
+	bs[0].Value, bs[1].Value = header, footer
+	out[HeaderName], out[FooterName] = &bs[0], &bs[1]
 	return out, nil
 }
 
@@ -565,8 +579,8 @@ func (e *ItemEncryptor) decrypt(ctx context.Context, item map[string]types.Attri
 	if err != nil {
 		return nil, invalid("encryption context")
 	}
-	hash := canonicalHash(head.Value, aad, e.cfg.table, fields)
-	if !checkTags(tags, m.SymmetricSigningKey(), hash) {
+	hash := keys.canonicalHash(head.Value, aad, e.cfg.table, fields)
+	if !keys.checkTags(tags, m.SymmetricSigningKey(), hash) {
 		return nil, invalid("recipient tag")
 	}
 	if sig != nil && !verify(m.VerificationKey(), hash, sig) {
@@ -581,18 +595,19 @@ func (e *ItemEncryptor) decrypt(ctx context.Context, item map[string]types.Attri
 	}
 	offset := 0
 	var path []byte
+	var nonce [fieldNonceLen]byte
 	for i := range fields {
 		f := &fields[i]
 		if f.action != EncryptAndSign {
 			continue
 		}
-		aead, nonce, err := keys.fieldAEAD(offset)
+		aead, err := keys.fieldAEAD(offset, &nonce)
 		if err != nil {
 			return nil, err
 		}
 		offset++
 		path = f.appendPath(path[:0], e.cfg.table)
-		pt, err := aead.Open(nil, nonce, f.value[2:], path)
+		pt, err := aead.Open(nil, nonce[:], f.value[2:], path)
 		if err != nil {
 			return nil, invalid("encrypted attribute")
 		}
