@@ -1,6 +1,6 @@
 // Command datamask erases, encrypts and decrypts the values of JSON
 // documents selected with JSONPath, the command-line face of package
-// datamask.
+// datamask, and encrypts and decrypts DynamoDB items (package dbesdk).
 //
 // Usage:
 //
@@ -8,6 +8,7 @@
 //	                 [--rules FILE] [--allow-missing] [--ndjson] [FILE]
 //	datamask encrypt [-f PATH]... KEYS [-c KEY=VALUE]... [--suite 0478|0578] [--ndjson] [FILE]
 //	datamask decrypt [-f PATH]... KEYS [-c KEY=VALUE]... [--ndjson] [FILE]
+//	datamask item encrypt|decrypt --config FILE KEYS [--ndjson] [FILE]
 //	datamask keygen  [-o FILE]
 //	KEYS: --kms-key ARN (repeatable) | --aes-key FILE [--key-namespace NS] [--key-name NAME]
 //
@@ -39,6 +40,7 @@ var commands = []command{
 	{name: "erase", summary: "irreversibly mask the selected values of JSON documents", run: runErase},
 	{name: "encrypt", summary: "encrypt JSON documents or their selected values (AWS Encryption SDK messages)", run: runEncrypt},
 	{name: "decrypt", summary: "decrypt what encrypt wrote", run: runDecrypt},
+	{name: "item", summary: "encrypt or decrypt DynamoDB items (AWS Database Encryption SDK format)", run: runItem},
 	{name: "keygen", summary: "generate a local AES key file for --aes-key", run: runKeygen},
 }
 
