@@ -48,3 +48,34 @@ func TestQuickstart(t *testing.T) {
 		})
 	}
 }
+
+// TestQuickstartItems runs the README's DynamoDB item commands: a local key,
+// then item encrypt and item decrypt of the sample item.
+func TestQuickstartItems(t *testing.T) {
+	dir := t.TempDir()
+	key := dir + "/datamask.key"
+	run1 := func(stdin string, args ...string) string {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		if code := run(args, &env{stdin: strings.NewReader(stdin), stdout: &stdout, stderr: &stderr}); code != 0 {
+			t.Fatalf("datamask %s = exit %d, %s", strings.Join(args, " "), code, stderr.String())
+		}
+		return stdout.String()
+	}
+	run1("", "keygen", "-o", key)
+	enc := run1("", "item", "encrypt", "--config", "../../testdata/users.json", "--aes-key", key, "../../testdata/user.json")
+	for _, secret := range []string{"ana.silva", "1990-04-01", "Main St"} {
+		if strings.Contains(enc, secret) {
+			t.Errorf("item encrypt output shows %q: %s", secret, enc)
+		}
+	}
+	if !strings.Contains(enc, `"aws_dbe_head":{"B":`) || !strings.Contains(enc, `"plan":{"S":"pro"}`) {
+		t.Errorf("item encrypt output = %s", enc)
+	}
+	dec := run1(enc, "item", "decrypt", "--config", "../../testdata/users.json", "--aes-key", key)
+	want := `{":last_seen":{"N":"1700000000"},"address":{"M":{"city":{"S":"Lisbon"},"street":{"S":"123 Main St"},"zip":{"N":"1000"}}},` +
+		`"dob":{"S":"1990-04-01"},"email":{"S":"ana.silva@example.com"},"pk":{"S":"user#42"},"plan":{"S":"pro"},"sk":{"S":"profile"}}` + "\n"
+	if dec != want {
+		t.Errorf("item decrypt = %s, want %s", dec, want)
+	}
+}
