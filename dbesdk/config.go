@@ -67,9 +67,6 @@ func ParseAction(s string) (Action, error) {
 
 func (a Action) valid() bool { return a >= EncryptAndSign && a <= DoNothing }
 
-// signed reports whether the action signs the attribute.
-func (a Action) signed() bool { return a != DoNothing }
-
 // Reserved names. Attribute names starting with ReservedPrefix belong to
 // the DB-ESDK (aws_dbe_head, aws_dbe_foot, beacons); encryption context keys
 // starting with "aws-crypto-" belong to the SDKs.
