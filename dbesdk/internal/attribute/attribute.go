@@ -69,16 +69,15 @@ const MaxDepth = 32
 
 // Errors of Append and Parse; they name what is wrong, never a value.
 var (
-	ErrDepth       = errors.New("attribute values are nested more than 32 levels deep")
-	ErrDuplicate   = errors.New("a set has duplicate members (for a number set, after normalization)")
-	ErrUTF8        = errors.New("a string is not valid UTF-8")
-	ErrUnknown     = errors.New("an attribute value of an unknown type")
-	ErrNil         = errors.New("a nil attribute value")
-	ErrTooLarge    = errors.New("an attribute value is larger than 4 GiB")
-	ErrMapKey      = errors.New("a map key is longer than 65535 bytes")
-	ErrMalformed   = errors.New("malformed serialized attribute value")
-	errNullFalse   = errors.New("a NULL attribute value must be true")
-	errNotTerminal = errors.New("not a DynamoDB attribute value")
+	ErrDepth     = errors.New("attribute values are nested more than 32 levels deep")
+	ErrDuplicate = errors.New("a set has duplicate members (for a number set, after normalization)")
+	ErrUTF8      = errors.New("a string is not valid UTF-8")
+	ErrUnknown   = errors.New("an attribute value of an unknown type")
+	ErrNil       = errors.New("a nil attribute value")
+	ErrTooLarge  = errors.New("an attribute value is larger than 4 GiB")
+	ErrMapKey    = errors.New("a map key is longer than 65535 bytes")
+	ErrMalformed = errors.New("malformed serialized attribute value")
+	errNullFalse = errors.New("a NULL attribute value must be true")
 )
 
 // TypeOf returns the type ID of av.
