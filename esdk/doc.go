@@ -45,6 +45,17 @@
 // Format and LogValue redact them, and the keys are held where no fmt verb
 // or reflection reaches them.
 //
+// The two suites of the AWS Database Encryption SDK's item format
+// ([DBEAES256GCMCommitKeyHMACSHA384], 0x6700, and
+// [DBEAES256GCMCommitKeyECDSAP384HMACSHA384], 0x6701) exist in the
+// materials model only, for package dbesdk: [Client] refuses them. Their
+// keyrings wrap each data key through an intermediate key, from which the
+// symmetric signing key of that encrypted data key is derived: keyrings add
+// encrypted data keys with [EncryptionMaterials.AddEncryptedDataKey] and set
+// data keys with [DecryptionMaterials.SetIntermediateKey]; the local
+// keyrings, the multi-keyring and the AWS KMS keyrings do, and the caching
+// manager caches such materials like the others.
+//
 // # Encryption context
 //
 // [WithEncryptionContext] binds key-value pairs to a message; they are
