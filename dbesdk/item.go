@@ -122,8 +122,8 @@ func compareFields(a, b field) int {
 	return strings.Compare(a.name, b.name)
 }
 
-// keyError describes a problem with an item's keys; it names attributes,
-// not values.
+// checkKeys describes a key missing from an item; it names attributes, not
+// values.
 func (e *ItemEncryptor) checkKeys(item map[string]types.AttributeValue) error {
 	var missing []string
 	if _, ok := item[e.cfg.partitionKey]; !ok {
@@ -195,10 +195,8 @@ func (e *ItemEncryptor) encrypt(ctx context.Context, item map[string]types.Attri
 		}
 		fields = append(fields, field{name: name, len16: attribute.LenUTF16(name), action: a, typ: t, value: buf[start:len(buf):len(buf)]})
 	}
-	// The values share buf only until it grows; fix them now.
-	for i := range fields {
-		fields[i].value = slices.Clip(fields[i].value)
-	}
+	// Each value is a full slice expression of buf: appends after it leave
+	// it as it is, even when buf moves.
 	slices.SortFunc(fields, compareFields)
 
 	version := byte(1)
@@ -532,9 +530,6 @@ func (e *ItemEncryptor) decrypt(ctx context.Context, item map[string]types.Attri
 			return nil, invalid("signed attribute cannot be serialized")
 		}
 		f.value = buf[start:len(buf):len(buf)]
-	}
-	for i := range fields {
-		fields[i].value = slices.Clip(fields[i].value)
 	}
 	ec, err := e.encryptionContext(h.Version, item, fields)
 	if err != nil {
