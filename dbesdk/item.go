@@ -199,14 +199,15 @@ func (e *ItemEncryptor) encrypt(ctx context.Context, item map[string]types.Attri
 	// it as it is, even when buf moves.
 	slices.SortFunc(fields, compareFields)
 
+	// ptLen is the DB-ESDK's maximum plaintext length: two bytes of type
+	// and the value of each encrypted attribute.
 	version := byte(1)
-	encrypted, ptLen := 0, int64(0)
+	ptLen := int64(0)
 	legend := make([]byte, len(fields))
 	for i, f := range fields {
 		switch f.action {
 		case EncryptAndSign:
 			legend[i] = structure.LegendEncrypt
-			encrypted++
 			ptLen += 2 + int64(len(f.value))
 		case SignOnly:
 			legend[i] = structure.LegendSign
