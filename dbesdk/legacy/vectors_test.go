@@ -41,17 +41,18 @@ type vectorTest struct {
 	Format        string            `json:"format"`
 	Description   string            `json:"description"`
 	Result        string            `json:"result"`
-	Why           string            `json:"why"`
+	Why           string            `json:"why,omitempty"`
 	Table         string            `json:"table"`
 	PartitionKey  string            `json:"partition_key"`
 	SortKey       *string           `json:"sort_key"`
 	Actions       map[string]string `json:"actions"`
 	DefaultAction string            `json:"default_action"`
 	Keyring       keyringSpec       `json:"keyring"`
-	Plaintext     json.RawMessage   `json:"plaintext"`
+	Plaintext     json.RawMessage   `json:"plaintext,omitempty"`
 	Ciphertext    json.RawMessage   `json:"ciphertext"`
-	Decrypted     json.RawMessage   `json:"decrypted"`
-	DerivedFrom   string            `json:"derived_from"`
+	Decrypted     json.RawMessage   `json:"decrypted,omitempty"`
+	PeerError     string            `json:"peer_error,omitempty"`
+	DerivedFrom   string            `json:"derived_from,omitempty"`
 }
 
 // keyringSpec describes a materials provider: "static" and "wrapped" as in
@@ -59,15 +60,15 @@ type vectorTest struct {
 // provider over the fake KMS with a key of fixed id and secret.
 type keyringSpec struct {
 	Type                string            `json:"type"`
-	EncryptionAlgorithm string            `json:"encryption_algorithm"`
-	EncryptionKey       string            `json:"encryption_key"`
-	DecryptionKey       string            `json:"decryption_key"`
-	SigningAlgorithm    string            `json:"signing_algorithm"`
-	SigningKey          string            `json:"signing_key"`
-	VerificationKey     string            `json:"verification_key"`
-	MaterialDescription map[string]string `json:"material_description"`
-	KeyARN              string            `json:"key_arn"`
-	KMSTestSecret       string            `json:"kmstest_secret"`
+	EncryptionAlgorithm string            `json:"encryption_algorithm,omitempty"`
+	EncryptionKey       string            `json:"encryption_key,omitempty"`
+	DecryptionKey       string            `json:"decryption_key,omitempty"`
+	SigningAlgorithm    string            `json:"signing_algorithm,omitempty"`
+	SigningKey          string            `json:"signing_key,omitempty"`
+	VerificationKey     string            `json:"verification_key,omitempty"`
+	MaterialDescription map[string]string `json:"material_description,omitempty"`
+	KeyARN              string            `json:"key_arn,omitempty"`
+	KMSTestSecret       string            `json:"kmstest_secret,omitempty"`
 }
 
 // repoRoot is the repository root, from this file's path.
