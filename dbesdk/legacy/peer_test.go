@@ -149,7 +149,9 @@ func peerTest(v *vectorTest) map[string]any {
 	}
 }
 
-func rawJSON(item map[string]types.AttributeValue) json.RawMessage { return json.RawMessage(itemJSON(item)) }
+func rawJSON(item map[string]types.AttributeValue) json.RawMessage {
+	return json.RawMessage(itemJSON(item))
+}
 
 func randomB64(n int) string {
 	b := make([]byte, n)

@@ -33,7 +33,7 @@ const vectorFormat = "legacy-ddbec"
 // manifest is a vector folder's manifest.json (see
 // ../shared/ddb_vectors/README.md and testdata/README.md).
 type manifest struct {
-	Meta  json.RawMessage         `json:"meta"`
+	Meta  json.RawMessage        `json:"meta"`
 	Tests map[string]*vectorTest `json:"tests"`
 }
 
