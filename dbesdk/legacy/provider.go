@@ -144,6 +144,12 @@ func (p *StaticProvider) String() string {
 	return fmt.Sprintf("legacy.StaticProvider(AES-%d, %v)", 8*p.klen, p.signer)
 }
 
+// GoString is String.
+func (p *StaticProvider) GoString() string { return p.String() }
+
+// Format prints String for every verb, so that no verb walks into the keys.
+func (p *StaticProvider) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(p.String())) }
+
 // WrappedProvider makes a fresh AES-256 content key for each item, wraps it
 // with a wrapping key and stores it in the item's material description;
 // items are signed with a signing key: DDBEC's wrapped materials provider
@@ -265,3 +271,9 @@ func aesBits(alg string) (int, bool) {
 func (p *WrappedProvider) String() string {
 	return fmt.Sprintf("legacy.WrappedProvider(%v, %v)", p.wrapping, p.signer)
 }
+
+// GoString is String.
+func (p *WrappedProvider) GoString() string { return p.String() }
+
+// Format prints String for every verb, so that no verb walks into the keys.
+func (p *WrappedProvider) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(p.String())) }
