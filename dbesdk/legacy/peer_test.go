@@ -52,13 +52,13 @@ func writeVectors() bool { return os.Getenv("DDBEC_WRITE_VECTORS") == "1" }
 
 // peer is a running ddbec_peer.py.
 type peer struct {
-	t   *testing.T
+	t   testing.TB
 	mu  sync.Mutex
 	in  io.WriteCloser
 	out *bufio.Scanner
 }
 
-func startPeer(t *testing.T, src string, env map[string]string) *peer {
+func startPeer(t testing.TB, src string, env map[string]string) *peer {
 	t.Helper()
 	python, err := exec.LookPath("python3")
 	if err != nil {

@@ -19,6 +19,8 @@ base64, as in the vector manifests. Requests:
       keyring as a manifest test does (keyring types static, wrapped and
       aws-kms-direct). The key attributes get the actions DDBEC's
       EncryptedTable gives them (AttributeActions.set_index_keys).
+  {"op": "bench", "bench_op": "encrypt" | "decrypt", "n": N, "test": T, "item": ITEM}
+      encrypts ITEM (or decrypts it, encrypted once) N times in a loop.
   {"op": "sample_create_table", "table": NAME}
   {"op": "sample_put", "table": NAME, "item": {name: string}}
       the sample's encrypt_item(); answers the item as stored (a raw
@@ -168,6 +170,18 @@ def handle(req):
         if op == "encrypt":
             return item_to_json(encrypt_dynamodb_item(item, config))
         return item_to_json(decrypt_dynamodb_item(copy.deepcopy(item), config))
+    if op == "bench":
+        # The peer's own loop, with one configuration as an application keeps.
+        item = item_from_json(req["item"])
+        config = crypto_config(req["test"], copy.deepcopy(item))
+        if req["bench_op"] == "encrypt":
+            for _ in range(req["n"]):
+                encrypt_dynamodb_item(item, config)
+        else:
+            stored = encrypt_dynamodb_item(item, config)
+            for _ in range(req["n"]):
+                decrypt_dynamodb_item(dict(stored), config)
+        return {}
     if op == "sample_create_table":
         boto3.client("dynamodb").create_table(
             TableName=req["table"],
