@@ -18,6 +18,13 @@ import (
 	"github.com/datamask/datamask/kmstest"
 )
 
+// Encryptor has the item encryptor methods of package dbesdk, which reads
+// legacy items through it.
+var _ interface {
+	EncryptItem(ctx context.Context, item map[string]types.AttributeValue) (map[string]types.AttributeValue, error)
+	DecryptItem(ctx context.Context, item map[string]types.AttributeValue) (map[string]types.AttributeValue, error)
+} = (*legacy.Encryptor)(nil)
+
 // Encrypt and sign an item as DDBEC's wrapped materials provider does, then
 // verify and decrypt it. In a real program the keys come from your secret
 // store, and the encrypted item goes to PutItem.

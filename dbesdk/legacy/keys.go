@@ -203,8 +203,7 @@ func NewRSAWrappingKey(pub *rsa.PublicKey, priv *rsa.PrivateKey) (*WrappingKey, 
 
 var oaepOptions = &rsa.OAEPOptions{Hash: crypto.SHA256, MGFHash: crypto.SHA1}
 
-func (k *WrappingKey) canWrap() bool   { return k.kek != nil || k.pub != nil }
-func (k *WrappingKey) canUnwrap() bool { return k.kek != nil || k.priv != nil }
+func (k *WrappingKey) canWrap() bool { return k.kek != nil || k.pub != nil }
 
 func (k *WrappingKey) wrap(contentKey []byte) ([]byte, error) {
 	if k.kek != nil {

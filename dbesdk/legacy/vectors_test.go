@@ -84,16 +84,24 @@ func repoRoot() string {
 // fails the test.
 func vectorDirs(t *testing.T) []string {
 	t.Helper()
+	dirs, err := vectorDirsFrom(os.Getenv("DDB_VECTORS"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dirs
+}
+
+func vectorDirsFrom(env string) ([]string, error) {
 	root := repoRoot()
 	dirs := []string{filepath.Join(root, "..", "shared", "ddb_vectors")}
 	own, err := filepath.Glob(filepath.Join("testdata", "*", "manifest.json"))
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	for _, m := range own {
 		dirs = append(dirs, filepath.Dir(m))
 	}
-	for _, d := range strings.Split(os.Getenv("DDB_VECTORS"), ":") {
+	for _, d := range strings.Split(env, ":") {
 		if d == "" {
 			continue
 		}
@@ -104,10 +112,29 @@ func vectorDirs(t *testing.T) []string {
 	}
 	for _, d := range dirs {
 		if _, err := os.Stat(filepath.Join(d, "manifest.json")); err != nil {
-			t.Fatalf("vector folder %s: %v (DDB_VECTORS lists folders holding a manifest.json)", d, err)
+			return nil, fmt.Errorf("vector folder %s: %v (DDB_VECTORS lists folders holding a manifest.json)", d, err)
 		}
 	}
-	return dirs
+	return dirs, nil
+}
+
+// DDB_VECTORS adds folders; a listed folder that is missing is an error.
+func TestVectorDirs(t *testing.T) {
+	t.Parallel()
+	base, err := vectorDirsFrom("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(base) != 3 {
+		t.Errorf("vectorDirsFrom(\"\") = %v, want the shared set and the two testdata folders", base)
+	}
+	extra, err := vectorDirsFrom("dbesdk/legacy/testdata/python::" + base[0])
+	if err != nil || len(extra) != len(base)+2 {
+		t.Errorf("vectorDirsFrom(two folders) = %v, %v; want %d folders", extra, err, len(base)+2)
+	}
+	if _, err := vectorDirsFrom("no/such/folder"); err == nil || !strings.Contains(err.Error(), "no/such/folder") {
+		t.Errorf("vectorDirsFrom(missing folder) = %v, want an error naming it", err)
+	}
 }
 
 func loadManifest(t *testing.T, dir string) *manifest {
