@@ -153,11 +153,12 @@ func (k *SigningKey) LogValue() slog.Value { return slog.StringValue(k.String())
 // as Java does, MGF1 with SHA-1). Build one with [NewAESWrappingKey] or
 // [NewRSAWrappingKey]. Its String and other formats never show the key.
 type WrappingKey struct {
-	alg  string // the amzn-ddb-wrap-alg it writes and accepts
-	kek  cipher.Block
-	klen int
-	pub  *rsa.PublicKey  // RSA: wraps (nil: unwrap only)
-	priv *rsa.PrivateKey // RSA: unwraps (nil: wrap only)
+	alg   string // the amzn-ddb-wrap-alg it writes and accepts
+	kek   cipher.Block
+	klen  int
+	pub   *rsa.PublicKey  // RSA: wraps (nil: unwrap only)
+	priv  *rsa.PrivateKey // RSA: unwraps (nil: wrap only)
+	pkcs1 bool            // RSA: also unwraps PKCS #1 v1.5
 }
 
 const (
@@ -183,8 +184,11 @@ func NewAESWrappingKey(key []byte) (*WrappingKey, error) {
 // NewRSAWrappingKey returns an RSA key-wrapping key pair. pub wraps content
 // keys on write (nil for an encryptor that only reads); priv unwraps them
 // on read (nil for one that only writes). Keys must have at least 2048
-// bits.
-func NewRSAWrappingKey(pub *rsa.PublicKey, priv *rsa.PrivateKey) (*WrappingKey, error) {
+// bits. Content keys are wrapped with OAEP (SHA-256, MGF1 with SHA-1); on
+// read, the OAEP variants the Java client names
+// ("RSA/ECB/OAEPWithSHA-1AndMGF1Padding" to "...SHA-512...") are accepted
+// too, and PKCS #1 v1.5 only with [WithLegacyPKCS1v15Unwrap].
+func NewRSAWrappingKey(pub *rsa.PublicKey, priv *rsa.PrivateKey, opts ...WrappingKeyOption) (*WrappingKey, error) {
 	if pub == nil && priv == nil {
 		return nil, errors.New("legacy: NewRSAWrappingKey: give a public key to wrap, a private key to unwrap, or both")
 	}
@@ -198,7 +202,54 @@ func NewRSAWrappingKey(pub *rsa.PublicKey, priv *rsa.PrivateKey) (*WrappingKey, 
 	if pub != nil && priv != nil && (priv.N == nil || priv.N.Cmp(pub.N) != 0) {
 		return nil, errors.New("legacy: NewRSAWrappingKey: the public key is not the private key's")
 	}
-	return &WrappingKey{alg: wrapRSA, pub: pub, priv: priv}, nil
+	k := &WrappingKey{alg: wrapRSA, pub: pub, priv: priv}
+	set := map[string]bool{}
+	for _, o := range opts {
+		if o == nil {
+			return nil, errors.New("legacy: NewRSAWrappingKey: nil option")
+		}
+		if err := o.applyWrapping(k, set); err != nil {
+			return nil, err
+		}
+	}
+	return k, nil
+}
+
+// WrappingKeyOption configures [NewRSAWrappingKey].
+type WrappingKeyOption interface {
+	applyWrapping(*WrappingKey, map[string]bool) error
+}
+
+type wrappingOption func(*WrappingKey, map[string]bool) error
+
+func (f wrappingOption) applyWrapping(k *WrappingKey, set map[string]bool) error { return f(k, set) }
+
+// WithLegacyPKCS1v15Unwrap lets the key unwrap content keys wrapped with
+// RSA PKCS #1 v1.5 ("RSA/ECB/PKCS1Padding"), which older Java clients used
+// when their wrapping key's algorithm was plain "RSA": their items have no
+// amzn-ddb-wrap-alg entry, and DDBEC then unwraps with the key's own
+// algorithm. Only use this to read such items; the key never wraps this
+// way. PKCS #1 v1.5 decryption is open to padding-oracle attacks, so the
+// unwrap is done in constant time (crypto/rsa's DecryptPKCS1v15SessionKey):
+// a bad padding yields a random key, which fails later like any wrong key.
+func WithLegacyPKCS1v15Unwrap() WrappingKeyOption {
+	return wrappingOption(func(k *WrappingKey, set map[string]bool) error {
+		if set["WithLegacyPKCS1v15Unwrap"] {
+			return errors.New("legacy: WithLegacyPKCS1v15Unwrap given twice")
+		}
+		set["WithLegacyPKCS1v15Unwrap"] = true
+		k.pkcs1 = true
+		return nil
+	})
+}
+
+// oaepWrapAlgs are the OAEP transformations accepted on unwrap, with the
+// OAEP hash (MGF1 is SHA-1 in every one, as Java does).
+var oaepWrapAlgs = map[string]crypto.Hash{
+	"RSA/ECB/OAEPWithSHA-1AndMGF1Padding":   crypto.SHA1,
+	"RSA/ECB/OAEPWithSHA-256AndMGF1Padding": crypto.SHA256,
+	"RSA/ECB/OAEPWithSHA-384AndMGF1Padding": crypto.SHA384,
+	"RSA/ECB/OAEPWithSHA-512AndMGF1Padding": crypto.SHA512,
 }
 
 var oaepOptions = &rsa.OAEPOptions{Hash: crypto.SHA256, MGFHash: crypto.SHA1}
@@ -215,18 +266,37 @@ func (k *WrappingKey) wrap(contentKey []byte) ([]byte, error) {
 	return rsa.EncryptOAEPWithOptions(rand.Reader, k.pub, contentKey, oaepOptions)
 }
 
-func (k *WrappingKey) unwrap(wrapped []byte) ([]byte, error) {
+// unwrap unwraps a content key wrapped with alg, the item's
+// amzn-ddb-wrap-alg ("" when the item has none: then the key's own
+// algorithm, "AESWrap" or "RSA", as DDBEC does). keyLen is the content key
+// size the item's amzn-ddb-env-alg gives, used by PKCS #1 v1.5 only.
+func (k *WrappingKey) unwrap(wrapped []byte, alg string, keyLen int) ([]byte, error) {
 	if k.kek != nil {
+		if alg != "" && alg != wrapAES && alg != "AESWrap/ECB/NoPadding" {
+			return nil, errUnwrap
+		}
 		return unwrapKey(k.kek, wrapped)
 	}
 	if k.priv == nil {
 		return nil, errUnwrap
 	}
-	key, err := k.priv.Decrypt(nil, wrapped, oaepOptions)
-	if err != nil {
-		return nil, errUnwrap
+	if h, ok := oaepWrapAlgs[alg]; ok {
+		key, err := k.priv.Decrypt(nil, wrapped, &rsa.OAEPOptions{Hash: h, MGFHash: crypto.SHA1})
+		if err != nil {
+			return nil, errUnwrap
+		}
+		return key, nil
 	}
-	return key, nil
+	if (alg == "" || alg == "RSA" || alg == "RSA/ECB/PKCS1Padding") && k.pkcs1 {
+		key := make([]byte, keyLen)
+		rand.Read(key) // kept, in constant time, when the padding is wrong
+		//lint:ignore SA1019 reading old Java items needs PKCS #1 v1.5; opt-in, and this is its constant-time form
+		if err := rsa.DecryptPKCS1v15SessionKey(nil, k.priv, wrapped, key); err != nil {
+			return nil, errUnwrap
+		}
+		return key, nil
+	}
+	return nil, errUnwrap
 }
 
 // String names the algorithm, never the key.
@@ -241,7 +311,8 @@ func (k *WrappingKey) String() string {
 	if rsaPub == nil {
 		rsaPub = &k.priv.PublicKey
 	}
-	return fmt.Sprintf("legacy.WrappingKey(%s, %d-bit RSA, can wrap: %v, can unwrap: %v)", k.alg, bitLen(rsaPub), k.pub != nil, k.priv != nil)
+	return fmt.Sprintf("legacy.WrappingKey(%s, %d-bit RSA, can wrap: %v, can unwrap: %v, legacy PKCS #1 v1.5 unwrap: %v)",
+		k.alg, bitLen(rsaPub), k.pub != nil, k.priv != nil, k.pkcs1)
 }
 
 // GoString is String.

@@ -214,14 +214,22 @@ func (p *WrappedProvider) encryptionMaterials(context.Context, *config, map[stri
 }
 
 func (p *WrappedProvider) decryptionMaterials(_ context.Context, _ *config, _ map[string]types.AttributeValue, md map[string]string) (*materials, error) {
-	if alg, ok := md[mdWrappingAlg]; ok && alg != p.wrapping.alg {
-		return nil, ErrDecrypt
-	}
-	wrapped, err := base64.StdEncoding.DecodeString(md[mdEnvelopeKey])
+	wrapped, err := base64.StdEncoding.DecodeString(md[mdEnvelopeKey]) // ignores the CR LF the Java client writes
 	if err != nil || len(wrapped) == 0 {
 		return nil, ErrDecrypt
 	}
-	key, err := p.wrapping.unwrap(wrapped)
+	contentAlg, ok := md[mdContentAlg]
+	if !ok {
+		contentAlg = "AES/256"
+	}
+	bits, ok := aesBits(contentAlg)
+	if !ok {
+		return nil, ErrDecrypt
+	}
+	if bits == 0 {
+		bits = 256 // "AES": the clients' default content key size
+	}
+	key, err := p.wrapping.unwrap(wrapped, md[mdWrappingAlg], bits/8)
 	if err != nil {
 		return nil, ErrDecrypt
 	}

@@ -69,6 +69,7 @@ type keyringSpec struct {
 	MaterialDescription map[string]string `json:"material_description,omitempty"`
 	KeyARN              string            `json:"key_arn,omitempty"`
 	KMSTestSecret       string            `json:"kmstest_secret,omitempty"`
+	LegacyPKCS1v15      bool              `json:"legacy_pkcs1v15_unwrap,omitempty"`
 }
 
 // repoRoot is the repository root, from this file's path.
@@ -308,7 +309,11 @@ func (f *kmsFakes) provider(k keyringSpec) (legacy.Provider, error) {
 			if !ok1 || !ok2 {
 				return nil, errors.New("encryption_key and decryption_key must be RSA keys")
 			}
-			if wk, err = legacy.NewRSAWrappingKey(rpub, rpriv); err != nil {
+			var wopts []legacy.WrappingKeyOption
+			if k.LegacyPKCS1v15 {
+				wopts = append(wopts, legacy.WithLegacyPKCS1v15Unwrap())
+			}
+			if wk, err = legacy.NewRSAWrappingKey(rpub, rpriv, wopts...); err != nil {
 				return nil, err
 			}
 		default:
