@@ -6,7 +6,9 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -125,10 +127,17 @@ func TestLegacyPKCS1v15Unwrap(t *testing.T) {
 	t.Parallel()
 	m := loadManifest(t, filepath.Join("testdata", "ddbec-repo"))
 	var v *vectorTest
-	for _, test := range m.Tests {
-		if test.Keyring.LegacyPKCS1v15 && test.Result == "success" {
-			v = test
-			break
+	for _, id := range slices.Sorted(maps.Keys(m.Tests)) {
+		test := m.Tests[id]
+		// One with an encrypted attribute, so that the content key matters.
+		if !test.Keyring.LegacyPKCS1v15 || test.Result != "success" {
+			continue
+		}
+		if ct, err := parseItemJSON(test.Ciphertext); err == nil {
+			if _, encrypted := ct["stringValue"].(*types.AttributeValueMemberB); encrypted {
+				v = test
+				break
+			}
 		}
 	}
 	if v == nil {

@@ -126,8 +126,9 @@ func TestVectorDirs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(base) != 3 {
-		t.Errorf("vectorDirsFrom(\"\") = %v, want the shared set and the two testdata folders", base)
+	own, _ := filepath.Glob(filepath.Join("testdata", "*", "manifest.json"))
+	if len(own) < 3 || len(base) != 1+len(own) {
+		t.Errorf("vectorDirsFrom(\"\") = %v, want the shared set and the testdata folders %v", base, own)
 	}
 	extra, err := vectorDirsFrom("dbesdk/legacy/testdata/python::" + base[0])
 	if err != nil || len(extra) != len(base)+2 {
