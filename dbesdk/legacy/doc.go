@@ -51,14 +51,32 @@
 // # Compatibility
 //
 // Items decrypt as DDBEC's Python and Java clients decrypt them, and they
-// decrypt what this package writes (see the package's tests: the shared
-// legacy vectors, items written by the Python client from its sources, and
-// items of the tokenization sample). Two differences, both in number
-// normalization, which only affect numbers DDBEC's two clients disagree on:
-// a number with more than 28 significant digits is signed and encrypted
-// exactly, as the Java client does, where the Python client rounds it to 28
-// digits (so such an item written by Python does not verify here, nor in
-// Java); and a negative zero is "0", as in Java, where Python writes "-0".
+// decrypt what this package writes. The package's tests show it with the
+// shared legacy vectors, the Python and Java clients' own static and
+// wrapped vectors, items the Python client wrote from its sources (every
+// provider, Direct KMS through the fake KMS of package kmstest) and read
+// back, and the vault items of the tokenization sample written and read by
+// the sample's own code. Items of older Java clients whose RSA-wrapped
+// content key has no amzn-ddb-wrap-alg entry (RSA PKCS #1 v1.5) need
+// [WithLegacyPKCS1v15Unwrap].
+//
+// Where DDBEC's two clients disagree, this package does as the Python
+// client for ordering and as the Java client for numbers:
+//
+//   - attribute names, string set members and map keys are ordered by code
+//     point (their UTF-8 bytes), as the Python client orders them; the Java
+//     client sorts Java strings (UTF-16 code units), which differs only when
+//     characters above U+FFFF meet characters from U+E000 to U+FFFF, so a
+//     Java item with such names or members does not verify here (nor in
+//     Python);
+//   - a number with more than 28 significant digits is signed and encrypted
+//     exactly, as the Java client does, where the Python client rounds it to
+//     28 digits, so such a signed number written by Python does not verify
+//     here (nor in Java); a negative zero is "0", as in Java, where Python
+//     writes "-0".
+//
+// Key attributes of secondary indexes get no automatic action: name them in
+// [Config.Actions] as they were configured when the items were written.
 //
 // # Errors
 //
