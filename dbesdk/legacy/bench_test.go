@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/base64"
 	"fmt"
-	"os"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -206,46 +204,4 @@ func Benchmark1000Items(b *testing.B) {
 			})
 		}
 	}
-}
-
-// BenchmarkPythonPeer measures the DynamoDB Encryption Client for Python on
-// the same item, in the peer's own loop (DDBEC_PYTHON_SRC must name its
-// sources; skipped otherwise): compare with BenchmarkItem.
-func BenchmarkPythonPeer(b *testing.B) {
-	src := os.Getenv("DDBEC_PYTHON_SRC")
-	if src == "" {
-		b.Skip("DDBEC_PYTHON_SRC is not set")
-	}
-	srv := kmstest.Start(b)
-	arn, secret := newFixedKey(srv.Account())
-	if _, err := srv.ImportKey(arn[len(arn)-36:], mustB64(secret)); err != nil {
-		b.Fatal(err)
-	}
-	py := startPeer(b, src, srv.Env())
-	test := &vectorTest{Table: benchConfig.Table, PartitionKey: "pk", SortKey: strPtr("sk"), DefaultAction: "ENCRYPT_AND_SIGN",
-		Actions: map[string]string{"status": "SIGN_ONLY", "created": "SIGN_ONLY", "tags": "SIGN_ONLY", "etag": "DO_NOTHING"}}
-	keyrings := map[string]keyringSpec{
-		"wrapped-aes": {Type: "wrapped", EncryptionAlgorithm: "AES", EncryptionKey: randomB64(32), SigningAlgorithm: "HmacSHA256", SigningKey: randomB64(32)},
-		"direct-kms":  {Type: "aws-kms-direct", KeyARN: arn, KMSTestSecret: secret},
-	}
-	for _, name := range []string{"wrapped-aes", "direct-kms"} {
-		test.Keyring = keyrings[name]
-		for _, op := range []string{"encrypt", "decrypt"} {
-			b.Run(op+"/"+name, func(b *testing.B) {
-				srv.ResetCalls()
-				if _, err := py.do(map[string]any{"op": "bench", "bench_op": op, "n": b.N, "test": peerTest(test), "item": rawJSON(benchItem(1))}); err != nil {
-					b.Fatal(err)
-				}
-				reportKMS(b, srv, 1)
-			})
-		}
-	}
-}
-
-func mustB64(s string) []byte {
-	b, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		panic(err)
-	}
-	return b
 }

@@ -1,3 +1,5 @@
+//go:build ddbecpeer
+
 package legacy_test
 
 import (
@@ -24,29 +26,37 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/datamask/datamask/dbesdk/legacy"
+	"github.com/datamask/datamask/kmstest"
 )
 
 // The peer is the DynamoDB Encryption Client for Python, run from its
 // sources (aws/aws-dynamodb-encryption-python, src folder) by
 // testdata/ddbec_peer.py with the installed boto3 and cryptography. It is
-// not part of the repository nor installed in CI: these tests run when
-// DDBEC_PYTHON_SRC names the src folder, and what the peer writes is kept
-// in testdata as vectors that TestVectors replays everywhere. With
-// DDBEC_WRITE_VECTORS=1 they rewrite those vectors.
+// not part of the repository nor installed in CI, so these tests build only
+// with the tag ddbecpeer, and need DDBEC_PYTHON_SRC to name the src folder:
+//
+//	DDBEC_PYTHON_SRC=/path/to/aws-dynamodb-encryption-python/src \
+//	go test -tags ddbecpeer -run TestPythonPeer ./dbesdk/legacy/
+//
+// What the peer writes is kept in testdata as vectors that TestVectors
+// replays everywhere; with DDBEC_WRITE_VECTORS=1 these tests rewrite them.
 
-// peerSrc returns the peer's source folder or skips t.
-func peerSrc(t *testing.T) string {
-	t.Helper()
+// peerSrc returns the peer's source folder, or fails tb: the tag asks for
+// the peer.
+func peerSrc(tb testing.TB) string {
+	tb.Helper()
 	src := os.Getenv("DDBEC_PYTHON_SRC")
 	if src == "" {
-		t.Skip("DDBEC_PYTHON_SRC is not set: the DynamoDB Encryption Client for Python runs from its sources on a developer's machine " +
-			"(set it to the src folder of aws/aws-dynamodb-encryption-python); CI replays what it wrote from testdata")
+		tb.Fatal("DDBEC_PYTHON_SRC is not set: with -tags ddbecpeer, set it to the src folder of aws/aws-dynamodb-encryption-python " +
+			"(see testdata/README.md)")
 	}
 	if _, err := os.Stat(filepath.Join(src, "dynamodb_encryption_sdk", "__init__.py")); err != nil {
-		t.Fatalf("DDBEC_PYTHON_SRC=%s is not the client's src folder: %v", src, err)
+		tb.Fatalf("DDBEC_PYTHON_SRC=%s is not the client's src folder: %v", src, err)
 	}
 	return src
 }
+
+func strPtr(s string) *string { return &s }
 
 func writeVectors() bool { return os.Getenv("DDBEC_WRITE_VECTORS") == "1" }
 
@@ -185,79 +195,6 @@ func rsaDER(t *testing.T) (pubB64, privB64 string) {
 		t.Fatal(err)
 	}
 	return base64.StdEncoding.EncodeToString(pub), base64.StdEncoding.EncodeToString(priv)
-}
-
-func strPtr(s string) *string { return &s }
-
-// richItem has every attribute type, names whose UTF-16 and UTF-8 orders
-// differ, numbers in forms that normalize, and nesting; signed-only (s_),
-// encrypted (e_ and the default) and unsigned (u_) attributes.
-func richItem(pk, sk types.AttributeValue, pkName, skName string) map[string]types.AttributeValue {
-	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-	n := func(v string) types.AttributeValue { return &types.AttributeValueMemberN{Value: v} }
-	nested := &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
-		"level2": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
-			"n": n("768.80"), "t": &types.AttributeValueMemberBOOL{Value: true}, "z": &types.AttributeValueMemberNULL{Value: true},
-			"ss": &types.AttributeValueMemberSS{Value: []string{"😀 b", "\uff61a", "a"}},
-			"l":  &types.AttributeValueMemberL{Value: []types.AttributeValue{n("-3"), s(""), &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}}}},
-		}},
-		"\uff61": s("halfwidth"), "😀": s("emoji"), "k": &types.AttributeValueMemberB{Value: []byte{0, 1, 2}},
-	}}
-	item := map[string]types.AttributeValue{
-		pkName:          pk,
-		"e_s":           s("4111 1111 1111 1111"),
-		"e_s_unicode":   s("naïve 文字 😀"),
-		"e_s_empty":     s(""),
-		"e_n":           n("1.50"),
-		"e_n_exp":       n("6E+9"),
-		"e_n_small":     n("-0.00012300"),
-		"e_n_28":        n("7922769748929676301510341635"),
-		"e_b":           &types.AttributeValueMemberB{Value: []byte{0xff, 0, 0x80}},
-		"e_b_empty":     &types.AttributeValueMemberB{Value: []byte{}},
-		"e_bool":        &types.AttributeValueMemberBOOL{Value: false},
-		"e_null":        &types.AttributeValueMemberNULL{Value: true},
-		"e_ss":          &types.AttributeValueMemberSS{Value: []string{"zeta", "\uff61", "😀", "alpha"}},
-		"e_ns":          &types.AttributeValueMemberNS{Value: []string{"10", "9.50", "-1", "1E+2"}},
-		"e_bs":          &types.AttributeValueMemberBS{Value: [][]byte{{2}, {1, 0}, {}}},
-		"e_l":           &types.AttributeValueMemberL{Value: []types.AttributeValue{s("x"), n("2.0"), nested}},
-		"e_m":           nested,
-		"\uff61name":    s("encrypted by default, name sorts after 😀 in UTF-16"),
-		"😀name":         s("encrypted by default"),
-		"s_s":           s("signed only"),
-		"s_n":           n("2.50"),
-		"s_ss":          &types.AttributeValueMemberSS{Value: []string{"b", "a", "c"}},
-		"s_ns":          &types.AttributeValueMemberNS{Value: []string{"3", "1.0", "2"}},
-		"s_m":           &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"b": n("1"), "a": s("2")}},
-		"u_s":           s("not signed"),
-		"u_n":           n("5.000"),
-		"version":       n("1"),
-		"e_n_big_exp":   n("9.9E+99"),
-		"e_n_small_exp": n("1.5E-100"),
-	}
-	if skName != "" {
-		item[skName] = sk
-	}
-	return item
-}
-
-func richActions() map[string]string {
-	return map[string]string{
-		"s_s": "SIGN_ONLY", "s_n": "SIGN_ONLY", "s_ss": "SIGN_ONLY", "s_ns": "SIGN_ONLY", "s_m": "SIGN_ONLY", "version": "SIGN_ONLY",
-		"u_s": "DO_NOTHING", "u_n": "DO_NOTHING",
-	}
-}
-
-func simpleItem(pk, sk types.AttributeValue, pkName, skName, secret string) map[string]types.AttributeValue {
-	item := map[string]types.AttributeValue{
-		pkName:   pk,
-		"secret": &types.AttributeValueMemberS{Value: secret},
-		"s_s":    &types.AttributeValueMemberS{Value: "tag"},
-		"u_s":    &types.AttributeValueMemberS{Value: "free"},
-	}
-	if skName != "" {
-		item[skName] = sk
-	}
-	return item
 }
 
 // peerScenario is one configuration crossed with the peer.
@@ -510,4 +447,43 @@ func writeManifest(t *testing.T, dir, what string, tests map[string]*vectorTest)
 		t.Fatal(err)
 	}
 	t.Logf("wrote %d tests to %s", len(tests), filepath.Join(dir, "manifest.json"))
+}
+
+// BenchmarkPythonPeer measures the DynamoDB Encryption Client for Python on
+// the same item, in the peer's own loop (DDBEC_PYTHON_SRC must name its
+// sources; skipped otherwise): compare with BenchmarkItem.
+func BenchmarkPythonPeer(b *testing.B) {
+	src := peerSrc(b)
+	srv := kmstest.Start(b)
+	arn, secret := newFixedKey(srv.Account())
+	if _, err := srv.ImportKey(arn[len(arn)-36:], mustB64(secret)); err != nil {
+		b.Fatal(err)
+	}
+	py := startPeer(b, src, srv.Env())
+	test := &vectorTest{Table: benchConfig.Table, PartitionKey: "pk", SortKey: strPtr("sk"), DefaultAction: "ENCRYPT_AND_SIGN",
+		Actions: map[string]string{"status": "SIGN_ONLY", "created": "SIGN_ONLY", "tags": "SIGN_ONLY", "etag": "DO_NOTHING"}}
+	keyrings := map[string]keyringSpec{
+		"wrapped-aes": {Type: "wrapped", EncryptionAlgorithm: "AES", EncryptionKey: randomB64(32), SigningAlgorithm: "HmacSHA256", SigningKey: randomB64(32)},
+		"direct-kms":  {Type: "aws-kms-direct", KeyARN: arn, KMSTestSecret: secret},
+	}
+	for _, name := range []string{"wrapped-aes", "direct-kms"} {
+		test.Keyring = keyrings[name]
+		for _, op := range []string{"encrypt", "decrypt"} {
+			b.Run(op+"/"+name, func(b *testing.B) {
+				srv.ResetCalls()
+				if _, err := py.do(map[string]any{"op": "bench", "bench_op": op, "n": b.N, "test": peerTest(test), "item": rawJSON(benchItem(1))}); err != nil {
+					b.Fatal(err)
+				}
+				reportKMS(b, srv, 1)
+			})
+		}
+	}
+}
+
+func mustB64(s string) []byte {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

@@ -1,3 +1,5 @@
+//go:build ddbecpeer
+
 package legacy_test
 
 import (
@@ -20,7 +22,8 @@ import (
 // items through DDBEC's EncryptedTable with the Direct KMS provider and
 // reads them back with get_decrypted_item. TestTokenizationSamplePeer runs
 // that module itself (TOKENIZATION_SAMPLE_SRC names src/tokenizer) against
-// moto_server's DynamoDB and the fake KMS.
+// moto_server's DynamoDB and the fake KMS; like TestPythonPeer it builds only
+// with the tag ddbecpeer.
 
 // sampleAccount is the AWS account id the sample stores in Account_Id (it
 // takes it from the Lambda function's ARN).
@@ -34,8 +37,8 @@ func sampleSrc(t *testing.T) string {
 	t.Helper()
 	src := os.Getenv("TOKENIZATION_SAMPLE_SRC")
 	if src == "" {
-		t.Skip("TOKENIZATION_SAMPLE_SRC is not set: set it to the src/tokenizer folder of aws-samples/aws-serverless-tokenization " +
-			"(with DDBEC_PYTHON_SRC) to run the sample's own code; CI replays what it wrote from testdata")
+		t.Fatal("TOKENIZATION_SAMPLE_SRC is not set: with -tags ddbecpeer, set it to the src/tokenizer folder of " +
+			"aws-samples/aws-serverless-tokenization (see testdata/README.md)")
 	}
 	if _, err := os.Stat(filepath.Join(src, "ddb_encrypt_item.py")); err != nil {
 		t.Fatalf("TOKENIZATION_SAMPLE_SRC=%s has no ddb_encrypt_item.py: %v", src, err)
