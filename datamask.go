@@ -92,6 +92,7 @@ type DataMasker struct {
 	unmarshal func([]byte, any) error
 	codecSet  bool          // WithJSONCodec was given
 	cache     *compileCache // compiled expressions and masks; nil disables caching
+	binding   bindDefaults  // WithBindFields, WithContextFrom
 }
 
 // New returns a DataMasker configured by opts. Erase needs no option;
@@ -125,6 +126,9 @@ func newCallConfig(op string, opts []CallOption) (*callConfig, error) {
 	case "erase":
 		if c.contextSet {
 			return nil, errors.New("datamask: erase: EncryptionContext applies only to Encrypt and Decrypt")
+		}
+		if c.bind || len(c.contextFrom) > 0 {
+			return nil, errors.New("datamask: erase: BindFields and ContextFrom apply only to Encrypt and Decrypt")
 		}
 		if c.rules != nil && (c.fieldsSet || c.mask != nil) {
 			return nil, errors.New("datamask: erase: MaskingRules cannot be combined with Fields or a mask option: put every expression in the rules")
