@@ -62,14 +62,23 @@ func TestCachingKeepsItsOwnCopy(t *testing.T) {
 			EncryptedDataKeys: []EncryptedDataKey{{ProviderID: "p", Ciphertext: []byte{1}}}, EncryptionContext: map[string]string{"k": v}}
 	}
 	for i, step := range []func() error{
-		func() error { _, err := c.EncryptionMaterials(ctx, encReq(map[string]string{"k": "a"}, 0, 1)); return err },
-		func() error { _, err := c.EncryptionMaterials(ctx, encReq(map[string]string{"k": "b"}, 0, 1)); return err }, // evicts a
-		func() error { _, err := c.DecryptionMaterials(ctx, dreq("a")); return err },                                 // evicts b
-		func() error { _, err := c.DecryptionMaterials(ctx, dreq("b")); return err },                                 // evicts a
+		func() error {
+			_, err := c.EncryptionMaterials(ctx, encReq(map[string]string{"k": "a"}, 0, 1))
+			return err
+		},
+		func() error {
+			_, err := c.EncryptionMaterials(ctx, encReq(map[string]string{"k": "b"}, 0, 1))
+			return err
+		}, // evicts a
+		func() error { _, err := c.DecryptionMaterials(ctx, dreq("a")); return err }, // evicts b
+		func() error { _, err := c.DecryptionMaterials(ctx, dreq("b")); return err }, // evicts a
 		func() error { clock.advance(DefaultCacheMaxAge); return nil },
 		func() error { _, err := c.DecryptionMaterials(ctx, dreq("b")); return err }, // finds b expired
 		func() error { clock.advance(DefaultCacheMaxAge); return nil },
-		func() error { _, err := c.EncryptionMaterials(ctx, encReq(map[string]string{"k": "b"}, 0, 1)); return err },
+		func() error {
+			_, err := c.EncryptionMaterials(ctx, encReq(map[string]string{"k": "b"}, 0, 1))
+			return err
+		},
 	} {
 		if err := step(); err != nil {
 			t.Fatalf("step %d: %v", i, err)
