@@ -61,25 +61,26 @@ func TestCachingKeepsItsOwnCopy(t *testing.T) {
 		return DecryptionMaterialsRequest{Suite: AES256GCMHKDFSHA512CommitKey, CommitmentPolicy: RequireEncryptRequireDecrypt,
 			EncryptedDataKeys: []EncryptedDataKey{{ProviderID: "p", Ciphertext: []byte{1}}}, EncryptionContext: map[string]string{"k": v}}
 	}
-	for i, step := range []func() error{
-		func() error {
-			_, err := c.EncryptionMaterials(ctx, encReq(map[string]string{"k": "a"}, 0, 1))
+	enc := func(v string) func() error {
+		return func() error {
+			_, err := c.EncryptionMaterials(ctx, encReq(map[string]string{"k": v}, 0, 1))
 			return err
-		},
-		func() error {
-			_, err := c.EncryptionMaterials(ctx, encReq(map[string]string{"k": "b"}, 0, 1))
+		}
+	}
+	dec := func(v string) func() error {
+		return func() error {
+			_, err := c.DecryptionMaterials(ctx, dreq(v))
 			return err
-		}, // evicts a
-		func() error { _, err := c.DecryptionMaterials(ctx, dreq("a")); return err }, // evicts b
-		func() error { _, err := c.DecryptionMaterials(ctx, dreq("b")); return err }, // evicts a
-		func() error { clock.advance(DefaultCacheMaxAge); return nil },
-		func() error { _, err := c.DecryptionMaterials(ctx, dreq("b")); return err }, // finds b expired
-		func() error { clock.advance(DefaultCacheMaxAge); return nil },
-		func() error {
-			_, err := c.EncryptionMaterials(ctx, encReq(map[string]string{"k": "b"}, 0, 1))
-			return err
-		},
-	} {
+		}
+	}
+	age := func() error { clock.advance(DefaultCacheMaxAge); return nil }
+	steps := []func() error{
+		enc("a"), enc("b"), // evicts a
+		dec("a"), dec("b"), // evict b, then a
+		age, dec("b"), // finds b expired
+		age, enc("b"),
+	}
+	for i, step := range steps {
 		if err := step(); err != nil {
 			t.Fatalf("step %d: %v", i, err)
 		}
