@@ -409,7 +409,7 @@ func mismatchHints(keys []string, f *cryptFlags) []string {
 		}
 	}
 	if rest || len(hints) == 0 {
-		return append(hints, "give exactly the -c pairs used to encrypt (the keys named differ); nothing was decrypted")
+		return append(hints, "give exactly the -c pairs used to encrypt, and the same --context-from (the keys named differ); nothing was decrypted")
 	}
 	hints[len(hints)-1] += "; nothing was decrypted"
 	return hints
