@@ -66,14 +66,55 @@
 // into 12345678901234567000). The README lists every difference from
 // Powertools with its reason.
 //
+// # What encryption binds, and what it does not
+//
+// Each encrypted value is its own message, bound to its keys and to its
+// encryption context: it decrypts only with one of the keys it was
+// encrypted under, and only for exactly its context. By default it is not
+// bound to its place: in a document encrypted with Fields every value is a
+// message under the same context, so anyone who can write the stored JSON,
+// with no key, can swap two encrypted values ("ssn" and "role", their types
+// changing too) or copy one from another record (a "role" holding the
+// ciphertext of "admin"), and Decrypt returns the moved values without
+// error. Powertools TypeScript's field encryption behaves the same. Two
+// opt-in bindings close this, each at a cost:
+//
+//   - [BindFields] binds each value to the expression that selected it: its
+//     context gets the pair [FieldContextKey] = the expression's canonical
+//     text ([CanonicalExpression]; "ssn" and "$['ssn']" bind alike). A
+//     value moved to a place another expression selects fails with
+//     [*ContextMismatchError]. Cost: one data key per expression instead of
+//     one per call. Powertools, which requires exactly a message's pairs,
+//     decrypts such a value only when given that pair too; the AWS
+//     Encryption SDKs, which check only the pairs they are given, read it
+//     as before.
+//   - [ContextFrom] binds each value to its record: a context pair read
+//     from the document itself, such as "id" from "$.id" (exactly one
+//     string, number or boolean, left in clear). A value copied into another
+//     record fails the same way. Cost: one data key per record, so with AWS
+//     KMS one GenerateDataKey per record, and one KMS Decrypt per record to
+//     read them back, since the cache cannot share data keys across
+//     records.
+//
+// [WithBindFields] and [WithContextFrom] set them for every call of a
+// DataMasker that has Fields. Decrypt must be given the binding options of
+// Encrypt: a value bound otherwise than Decrypt expects fails with
+// *ContextMismatchError as soon as its header is read, before any key is
+// used or KMS called. What stays open: values of one expression can be
+// swapped among themselves within one record ("customers[*].ssn" across
+// the customers of one document), and a whole record can be replaced by an
+// older version of itself; select such values with an expression each, and
+// bind a version number with ContextFrom where that matters.
+//
 // # Errors
 //
 // Functions return few errors, matched with [errors.Is] and [errors.As]:
 // [*SyntaxError] (the input is not JSON; with its byte offset),
 // [*InvalidPathError], [*FieldNotFoundError], [ErrUnsupportedType],
 // [ErrNoProvider], [*EncryptKeyError], [*DecryptKeyError], [ErrDecryptValue]
-// (one opaque error for any malformed or tampered value) and
-// [*ContextMismatchError]. The cause of a key error, such as an AWS KMS
+// (one opaque error for any malformed or tampered value),
+// [*ContextMismatchError] and [*ContextFromError] (a ContextFrom expression
+// that does not select one scalar in clear). The cause of a key error, such as an AWS KMS
 // exception, stays reachable through errors.As. No error text holds
 // plaintext, key material or any part of the payload: error text is API
 // surface that Lambda and HTTP wrappers hand to callers.
@@ -92,6 +133,7 @@ type DataMasker struct {
 	unmarshal func([]byte, any) error
 	codecSet  bool          // WithJSONCodec was given
 	cache     *compileCache // compiled expressions and masks; nil disables caching
+	binding   bindDefaults  // WithBindFields, WithContextFrom
 }
 
 // New returns a DataMasker configured by opts. Erase needs no option;
@@ -125,6 +167,9 @@ func newCallConfig(op string, opts []CallOption) (*callConfig, error) {
 	case "erase":
 		if c.contextSet {
 			return nil, errors.New("datamask: erase: EncryptionContext applies only to Encrypt and Decrypt")
+		}
+		if c.bind || len(c.contextFrom) > 0 {
+			return nil, errors.New("datamask: erase: BindFields and ContextFrom apply only to Encrypt and Decrypt")
 		}
 		if c.rules != nil && (c.fieldsSet || c.mask != nil) {
 			return nil, errors.New("datamask: erase: MaskingRules cannot be combined with Fields or a mask option: put every expression in the rules")

@@ -256,7 +256,8 @@ type selected struct {
 
 // selectValues resolves cfg.fields in d and returns the outermost selected
 // values in document order. A value selected by several expressions is
-// attributed to the first of them.
+// attributed to the first of them or, when cfg.canon is set (BindFields),
+// to the one whose canonical text sorts first, whatever their order.
 func (m *DataMasker) selectValues(d *jsontext.Doc, cfg *callConfig) ([]selected, error) {
 	var sel []selected
 	err := m.resolve(d, cfg.fields, cfg, func(i int, nodes []int) {
@@ -267,7 +268,13 @@ func (m *DataMasker) selectValues(d *jsontext.Doc, cfg *callConfig) ([]selected,
 	if err != nil {
 		return nil, err
 	}
-	slices.SortStableFunc(sel, func(a, b selected) int { return a.node - b.node })
+	slices.SortStableFunc(sel, func(a, b selected) int {
+		if a.node != b.node || cfg.canon == nil {
+			return a.node - b.node
+		}
+		// Bound to the expression whose canonical text sorts first.
+		return strings.Compare(cfg.canon[a.expr], cfg.canon[b.expr])
+	})
 	kept := sel[:0]
 	for _, s := range sel {
 		if len(kept) > 0 {
@@ -293,6 +300,9 @@ func (m *DataMasker) encrypt(ctx context.Context, doc []byte, cfg *callConfig) (
 	if err := checkContext("encrypt", cfg.context); err != nil {
 		return nil, err
 	}
+	if err := m.bindConfig("encrypt", cfg); err != nil {
+		return nil, err
+	}
 	d, err := parseDoc(doc)
 	if err != nil {
 		return nil, err
@@ -312,6 +322,10 @@ func (m *DataMasker) encrypt(ctx context.Context, doc []byte, cfg *callConfig) (
 	if len(sel) == 0 {
 		return slices.Clone(doc), nil
 	}
+	ecs, err := m.valueContexts("encrypt", d, cfg, sel)
+	if err != nil {
+		return nil, err
+	}
 
 	// Each worker appends the quoted base64 of its messages to its own
 	// arena; texts are located by offsets until every worker is done.
@@ -322,7 +336,7 @@ func (m *DataMasker) encrypt(ctx context.Context, doc []byte, cfg *callConfig) (
 	)
 	err = parallel(ctx, len(sel), len(arenas), func(ctx context.Context, w, i int) error {
 		s := sel[i]
-		msg, err := m.provider.Encrypt(ctx, d.Raw(s.node), cfg.context)
+		msg, err := m.provider.Encrypt(ctx, d.Raw(s.node), ecs[i])
 		if err != nil {
 			return &fieldError{op: "encrypt", expr: cfg.fields[s.expr], match: s.match, err: err}
 		}
@@ -354,6 +368,9 @@ func (m *DataMasker) decrypt(ctx context.Context, doc []byte, cfg *callConfig) (
 	if err := checkContext("decrypt", cfg.context); err != nil {
 		return nil, err
 	}
+	if err := m.bindConfig("decrypt", cfg); err != nil {
+		return nil, err
+	}
 	d, err := parseDoc(doc)
 	if err != nil {
 		return nil, err
@@ -369,7 +386,7 @@ func (m *DataMasker) decrypt(ctx context.Context, doc []byte, cfg *callConfig) (
 	// Expressions that select nothing may select inside values that other
 	// expressions covered on encrypt: they are checked against the result.
 	var unmatched []string
-	sel, err := m.selectValues(d, &callConfig{fields: cfg.fields, allowMissing: true, missing: &unmatched})
+	sel, err := m.selectValues(d, &callConfig{fields: cfg.fields, canon: cfg.canon, allowMissing: true, missing: &unmatched})
 	if err != nil {
 		return nil, err
 	}
@@ -379,6 +396,10 @@ func (m *DataMasker) decrypt(ctx context.Context, doc []byte, cfg *callConfig) (
 		}
 		return slices.Clone(doc), nil
 	}
+	ecs, err := m.valueContexts("decrypt", d, cfg, sel)
+	if err != nil {
+		return nil, err
+	}
 	var (
 		texts   = make([][]byte, len(sel))
 		scratch = make([][]byte, workersFor(len(sel)))
@@ -386,7 +407,7 @@ func (m *DataMasker) decrypt(ctx context.Context, doc []byte, cfg *callConfig) (
 	)
 	err = parallel(ctx, len(sel), len(scratch), func(ctx context.Context, w, i int) error {
 		s := sel[i]
-		pt, err := m.decryptValue(ctx, d, s.node, &scratch[w], cfg.context)
+		pt, err := m.decryptValue(ctx, d, s.node, &scratch[w], ecs[i])
 		if err != nil {
 			return &fieldError{op: "decrypt", expr: cfg.fields[s.expr], match: s.match, err: err}
 		}

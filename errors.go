@@ -131,3 +131,19 @@ func (e *ContextMismatchError) Error() string {
 
 // Unwrap returns the provider's own error, or nil.
 func (e *ContextMismatchError) Unwrap() error { return e.Err }
+
+// ContextFromError is returned by Encrypt and Decrypt when an expression of
+// [ContextFrom] or [WithContextFrom] does not select exactly one string,
+// number or boolean left in clear. Reason says what it selected instead
+// ("selects nothing", "selects 3 values", "selects an object", ...); the
+// message names the context key and the expression, never the document.
+type ContextFromError struct {
+	Name       string // the encryption context key
+	Expression string
+	Reason     string
+}
+
+func (e *ContextFromError) Error() string {
+	return "datamask: context " + strconv.Quote(e.Name) + " from " + strconv.Quote(e.Expression) + " " + e.Reason +
+		": it must select exactly one string, number or boolean that is not encrypted"
+}

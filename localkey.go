@@ -89,6 +89,13 @@ func GenerateLocalKey() ([]byte, error) {
 // and whoever reads the key file can decrypt everything. With AWS, keep data
 // keys under AWS KMS keys instead (package awskms), whose key material
 // never leaves KMS.
+//
+// A local key may wrap at most 2^32 data keys (random 12-byte AES-GCM IVs;
+// see [esdk.RawAESKeyring]): with the data key cache, one per cache entry
+// (one per encryption context per 5 minutes by default, one per record with
+// [ContextFrom]); with [WithoutDataKeyCache], one per encrypted value, so
+// 2^32 values. Generate a new key before then, and keep the old one to
+// decrypt what it protects.
 func NewLocalKeyring(keyText []byte, opts ...LocalKeyOption) (*esdk.RawAESKeyring, error) {
 	return newLocalKeyring(keyText, "local key", opts)
 }

@@ -92,6 +92,9 @@ type callConfig struct {
 	missing      *[]string
 	context      map[string]string
 	contextSet   bool
+	bind         bool          // BindFields
+	contextFrom  []contextFrom // ContextFrom pairs
+	canon        []string      // with bind: the canonical text of each field
 }
 
 // Fields selects the values to act on with JSONPath expressions: RFC 9535

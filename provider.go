@@ -124,7 +124,9 @@ func WithMaxEncryptedDataKeys(n int) ProviderOption {
 // instead of once per value; each message still has its own derived key.
 // Decryption reuses a data key the cache decrypted for the same encrypted
 // data keys and context, so reading the values of one batch calls KMS
-// Decrypt once (Powertools calls it for every value).
+// Decrypt once (Powertools calls it for every value). [BindFields] and
+// [ContextFrom] add pairs to the context: their values take one data key,
+// and one entry, per expression or per record.
 type DataKeyCache struct {
 	// Capacity is the number of entries, encryption and decryption
 	// together, kept before the least recently used is evicted (default

@@ -25,6 +25,26 @@ func TestParseARN(t *testing.T) {
 		{"arn:aws:KMS:us-east-1:111122223333:key/x", arn{}, false},
 		{"alias/x", arn{}, false},
 		{"1234abcd-12ab-34cd-56ef-1234567890ab", arn{}, false},
+		// Regions: parts of [a-z0-9] joined by single hyphens, a letter
+		// first, digits last (the SDK makes the KMS host from it).
+		{"arn:aws:kms:us-gov-west-1:1:key/k", arn{"aws", "us-gov-west-1", "1", "key", "k"}, true},
+		{"arn:aws-iso-b:kms:us-isob-east-1:1:key/k", arn{"aws-iso-b", "us-isob-east-1", "1", "key", "k"}, true},
+		{"arn:aws-eusc:kms:eusc-de-east-1:1:key/k", arn{"aws-eusc", "eusc-de-east-1", "1", "key", "k"}, true},
+		{"arn:aws:kms:ap-southeast-10:1:key/k", arn{"aws", "ap-southeast-10", "1", "key", "k"}, true},
+		{"arn:aws:kms:x.s3.us-east-1:1:key/k", arn{}, false},
+		{"arn:aws:kms:us-east-1.:1:key/k", arn{}, false},
+		{"arn:aws:kms:us-east-1.example.com:1:key/k", arn{}, false},
+		{"arn:aws:kms:US-EAST-1:1:key/k", arn{}, false},
+		{"arn:aws:kms:us_east_1:1:key/k", arn{}, false},
+		{"arn:aws:kms:us-east-:1:key/k", arn{}, false},
+		{"arn:aws:kms:-us-east-1:1:key/k", arn{}, false},
+		{"arn:aws:kms:us--east-1:1:key/k", arn{}, false},
+		{"arn:aws:kms:us-east-1a:1:key/k", arn{}, false},
+		{"arn:aws:kms:1-east-1:1:key/k", arn{}, false},
+		{"arn:aws:kms:useast1:1:key/k", arn{}, false},
+		{"arn:aws:kms:us-east-1%2f:1:key/k", arn{}, false},
+		{"arn:aws:kms:us-east-1 :1:key/k", arn{}, false},
+		{"arn:aws:kms:" + strings.Repeat("a", 31) + "-1:1:key/k", arn{}, false},
 	}
 	for _, tt := range tests {
 		got, err := parseARN(tt.in)
@@ -42,6 +62,7 @@ func FuzzParseARN(f *testing.F) {
 		"arn:aws:kms:us-west-2:111122223333:alias/test-key",
 		"arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/mrk-4321abcd12ab34cd56ef1234567890ab",
 		"alias/test-key", "1234abcd-12ab-34cd-56ef-1234567890ab", "arn:aws:kms:::key/", "",
+		"arn:aws:kms:x.s3.us-east-1:111122223333:key/k",
 	} {
 		f.Add(s)
 	}
@@ -60,6 +81,11 @@ func FuzzParseARN(f *testing.F) {
 		if a.partition == "" || a.region == "" || a.account == "" || a.resourceID == "" ||
 			(a.resourceType != "key" && a.resourceType != "alias") {
 			t.Fatalf("parseARN(%q) = %+v, accepted an empty or invalid part", s, a)
+		}
+		// The Region becomes part of a host name: one DNS label.
+		if len(a.region) > 32 || strings.Trim(a.region, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" ||
+			strings.HasPrefix(a.region, "-") || strings.HasSuffix(a.region, "-") || strings.Contains(a.region, "--") {
+			t.Fatalf("parseARN(%q) accepted the Region %q", s, a.region)
 		}
 		if _, err := checkConfiguredKey(s); (err == nil) != (a.resourceType == "key") {
 			t.Fatalf("checkConfiguredKey(%q) = %v for resource type %q", s, err, a.resourceType)

@@ -20,14 +20,20 @@
 // when the keyring is built: messages record the key ARN, and the keyring
 // decrypts only what is recorded under its own ARNs. Keys may be in
 // different Regions: each call is made in the Region of its key's ARN, with
-// the client's credentials, retryer and endpoint settings. ARNs are matched
+// the client's credentials, retryer and endpoint settings. Since the SDK
+// builds the KMS host from that Region, a key ARN, configured or read from
+// a message, must name a well-formed Region (lowercase letters and digits
+// in parts joined by hyphens, ending with a number, such as us-east-1): a
+// "Region" such as x.s3.us-east-1 would send the call to another host
+// under the partition's domain, and is refused before any call. ARNs are matched
 // exactly, as the specification's (not multi-Region-aware) AWS KMS keyring
 // does: a replica of a multi-Region key in another Region does not decrypt
 // what was recorded under the primary's ARN.
 //
 // The [DiscoveryKeyring] only decrypts, with whichever key ARN a message
 // records; [WithDiscoveryFilter] limits it to some accounts of one
-// partition, and keys outside the filter are refused without a KMS call.
+// partition and [WithDiscoveryRegions] to some Regions, and keys outside
+// them are refused without a KMS call.
 //
 // The encryption context, including the aws-crypto-public-key that signed
 // suites add, is sent with every KMS call, so KMS binds it to its

@@ -85,6 +85,9 @@ func NewKeyring(client Client, keyARNs []string, opts ...Option) (*Keyring, erro
 	if cfg.filter != nil {
 		return nil, errors.New("awskms: NewKeyring: WithDiscoveryFilter applies only to NewDiscoveryKeyring")
 	}
+	if cfg.regions != nil {
+		return nil, errors.New("awskms: NewKeyring: WithDiscoveryRegions applies only to NewDiscoveryKeyring")
+	}
 	k := &Keyring{client: client, grantTokens: cfg.grantTokens}
 	for i, id := range keyARNs {
 		a, err := checkConfiguredKey(id)
@@ -298,6 +301,11 @@ func decryptEDKs(ctx context.Context, m *esdk.DecryptionMaterials, edks []esdk.E
 		}
 		info := string(e.ProviderInfo)
 		a, err := parseKeyARN(info)
+		if errors.Is(err, errBadRegion) {
+			errs = append(errs, fmt.Errorf("awskms: encrypted data key %d: its key ARN %q names a Region that is not a Region name: "+
+				"not tried, since the Region chooses the KMS host", i+1, info))
+			return &esdk.NoDecryptKeyError{Errors: errs}
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("awskms: encrypted data key %d: its provider info is not a KMS key ARN", i+1))
 			return &esdk.NoDecryptKeyError{Errors: errs}

@@ -21,6 +21,7 @@ type Option interface {
 type config struct {
 	grantTokens []string
 	filter      *discoveryFilter
+	regions     []string // WithDiscoveryRegions: sorted, unique
 	set         map[string]bool
 }
 
@@ -125,4 +126,29 @@ func validAccount(a string) bool {
 		}
 	}
 	return true
+}
+
+// WithDiscoveryRegions limits a discovery keyring ([NewDiscoveryKeyring])
+// to the keys of some Regions ("us-east-1", ...): it refuses the encrypted
+// data keys of keys in any other Region without calling KMS. A key ARN's
+// Region chooses the KMS endpoint of the call, and a message's writer
+// chooses its key ARNs, so a reader that only uses keys of known Regions
+// should say which. It combines with [WithDiscoveryFilter]: a key must
+// pass both.
+func WithDiscoveryRegions(regions ...string) Option {
+	return option(func(c *config) error {
+		if err := c.once("WithDiscoveryRegions"); err != nil {
+			return err
+		}
+		if len(regions) == 0 {
+			return errors.New("awskms: WithDiscoveryRegions: give at least one Region")
+		}
+		for _, r := range regions {
+			if !validRegion(r) {
+				return fmt.Errorf("awskms: WithDiscoveryRegions: %q is not a Region name such as \"us-east-1\"", r)
+			}
+		}
+		c.regions = slices.Compact(slices.Sorted(slices.Values(regions)))
+		return nil
+	})
 }

@@ -11,15 +11,17 @@ import (
 // cacheID names a cache entry: a SHA-384 digest (see CachingCMM.encryptID).
 type cacheID [sha512.Size384]byte
 
-// cacheEntry holds the materials of one entry, which belong to the cache:
-// they are only ever copied out, under the cache's lock, and their data key
-// is zeroed when the entry is removed.
+// cacheEntry holds the materials of one entry, which belong to the cache
+// (a copy of what the underlying manager returned): they are only ever
+// copied out, under the cache's lock, and their data key is zeroed when the
+// entry is removed.
 type cacheEntry struct {
 	id      cacheID
 	elem    *list.Element
 	enc     *EncryptionMaterials // one of enc and dec is set
 	dec     *DecryptionMaterials
 	expires time.Time
+	sweep   *time.Timer // removes the entry at the end of its max age
 	// Usage of encryption materials, the message that created the entry
 	// included.
 	messages uint64
@@ -164,6 +166,9 @@ func (c *materialsCache) putLocked(e *cacheEntry, maxAge time.Duration) {
 	}
 	e.elem = c.lru.PushFront(e)
 	c.entries[e.id] = e
+	// Without the sweep, an expired entry that no request looks up would
+	// keep its data key in memory until it is evicted.
+	e.sweep = time.AfterFunc(maxAge, func() { c.expire(e) })
 	for c.lru.Len() > c.capacity {
 		c.removeLocked(c.lru.Back().Value.(*cacheEntry))
 	}
@@ -176,11 +181,23 @@ func (c *materialsCache) putLocked(e *cacheEntry, maxAge time.Duration) {
 	}
 }
 
+// expire removes e at the end of its max age, if it is still cached.
+func (c *materialsCache) expire(e *cacheEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries[e.id] == e {
+		c.removeLocked(e)
+	}
+}
+
 // removeLocked drops e and zeroes its data key: every copy handed out was
 // made under the lock before, so no one reads it.
 func (c *materialsCache) removeLocked(e *cacheEntry) {
 	delete(c.entries, e.id)
 	c.lru.Remove(e.elem)
+	if e.sweep != nil {
+		e.sweep.Stop()
+	}
 	if e.enc != nil {
 		clear(e.enc.DataKey())
 		for _, k := range e.enc.symmetricKeys {

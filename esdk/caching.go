@@ -60,11 +60,18 @@ const (
 // the values of the first caller's ctx but not its cancellation: it is
 // cancelled only when every caller waiting for it has given up.
 //
-// Cached materials are never handed out or modified: every caller gets its
-// own copy. The data keys of evicted and expired entries are zeroed. The
-// cache holds at most [DefaultCacheCapacity] entries (see
-// [WithCacheCapacity]), evicting the least recently used. Build it with
-// [NewCachingCMM]; it is safe for concurrent use.
+// The cache keeps a copy of the underlying manager's materials, never
+// handed out nor modified: the caller whose request filled an entry gets
+// the materials as the underlying manager returned them, every later caller
+// a copy of the cache's own, so neither the underlying manager nor any
+// caller shares memory with the cache. An entry's data key is zeroed when
+// the entry leaves the cache: when it is evicted, when a lookup finds it
+// used up, and when it expires (a timer removes each entry at the end of
+// its max age, so an idle cache keeps no expired data key). The cache holds
+// at most [DefaultCacheCapacity] entries (see [WithCacheCapacity]),
+// evicting the least recently used. A done ctx fails a request before the
+// cache is looked up, hit or miss. Build it with [NewCachingCMM]; it is
+// safe for concurrent use.
 type CachingCMM struct {
 	next        MaterialsManager
 	partition   []byte
@@ -203,9 +210,13 @@ func NewCachingCMM(next MaterialsManager, opts ...CachingOption) (*CachingCMM, e
 
 // EncryptionMaterials implements [MaterialsManager]: a copy of cached
 // materials if an entry for the request has uses left, else materials from
-// the underlying manager, which are cached when the request allows it (see
-// [CachingCMM]). Errors of the underlying manager are returned as they are.
+// the underlying manager, a copy of which is cached when the request allows
+// it (see [CachingCMM]). A done ctx is returned first; errors of the
+// underlying manager are returned as they are.
 func (c *CachingCMM) EncryptionMaterials(ctx context.Context, req EncryptionMaterialsRequest) (*EncryptionMaterials, error) {
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
 	if !req.CommitmentPolicy.valid() || req.PlaintextLength < 0 || uint64(req.PlaintextLength) > c.maxBytes ||
 		(req.Suite != 0 && !req.Suite.DerivesKey()) {
 		return c.next.EncryptionMaterials(ctx, req)
@@ -254,8 +265,10 @@ func (c *CachingCMM) fetchEncrypt(ctx context.Context, id cacheID, f *flight, re
 	case m == nil:
 		f.err = errors.New("esdk: CachingCMM: the underlying materials manager returned no materials and no error")
 	case m.Suite.DerivesKey() && (req.Suite == 0 || m.Suite == req.Suite) && m.dataKey != nil:
-		f.enc = m.Clone()
-		e = &cacheEntry{id: id, enc: m, messages: 1, bytes: n}
+		// The cache keeps a copy: the underlying manager may keep and reuse
+		// m, whose data key the cache zeroes when the entry goes.
+		f.enc = m
+		e = &cacheEntry{id: id, enc: m.Clone(), messages: 1, bytes: n}
 	default:
 		f.enc = m
 	}
@@ -263,10 +276,14 @@ func (c *CachingCMM) fetchEncrypt(ctx context.Context, id cacheID, f *flight, re
 
 // DecryptionMaterials implements [MaterialsManager]: a copy of cached
 // materials for the same suite, encrypted data keys and contexts if they are
-// not too old, else materials from the underlying manager, which are then
-// cached (except for identity-KDF suites). Errors of the underlying manager
-// are returned as they are, and never cached.
+// not too old, else materials from the underlying manager, a copy of which
+// is then cached (except for identity-KDF suites). A done ctx is returned
+// first; errors of the underlying manager are returned as they are, and
+// never cached.
 func (c *CachingCMM) DecryptionMaterials(ctx context.Context, req DecryptionMaterialsRequest) (*DecryptionMaterials, error) {
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
 	if !req.CommitmentPolicy.valid() || !req.CommitmentPolicy.allowsDecrypt(req.Suite) || !req.Suite.DerivesKey() {
 		return c.next.DecryptionMaterials(ctx, req)
 	}
@@ -309,8 +326,8 @@ func (c *CachingCMM) fetchDecrypt(ctx context.Context, id cacheID, f *flight, re
 	case m == nil:
 		f.err = errors.New("esdk: CachingCMM: the underlying materials manager returned no materials and no error")
 	case m.Suite == req.Suite && m.dataKey != nil:
-		f.dec = m.Clone()
-		e = &cacheEntry{id: id, dec: m}
+		f.dec = m
+		e = &cacheEntry{id: id, dec: m.Clone()}
 	default:
 		f.dec = m
 	}

@@ -19,6 +19,16 @@ import (
 // bits), binding the encryption context as AAD. Its messages decrypt in every
 // AWS Encryption SDK given the same key, namespace and name. Build it with
 // [NewRawAESKeyring]; it is safe for concurrent use. It never prints its key.
+//
+// Its key budget: each data key is wrapped under a fresh random 12-byte IV,
+// as the format requires, and AES-GCM with random IVs is safe for at most
+// 2^32 encryptions under one key (NIST SP 800-38D, section 8.3; past that
+// an IV may repeat, which breaks the confidentiality of the two wrapped
+// keys and lets forgeries through). Rotate a wrapping key before it has
+// wrapped 2^32 data keys. Behind a data key cache ([CachingCMM]) that is
+// one wrap per cache entry, that is per distinct encryption context per
+// max age; without the cache, one wrap per message: 2^32 values. AWS KMS
+// keys have no such budget for the caller to track.
 type RawAESKeyring struct {
 	namespace string
 	name      string

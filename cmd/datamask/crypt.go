@@ -6,6 +6,8 @@ import (
 	"flag"
 	"os"
 	"os/signal"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/datamask/datamask"
@@ -27,7 +29,7 @@ const keysUsage = `Keys (exactly one kind):
 `
 
 const encryptUsage = `usage: datamask encrypt [-f PATH]... KEYS [-c KEY=VALUE]... [--suite 0478|0578]
-                        [--ndjson] [FILE]
+                        [--bind-fields] [--context-from NAME=PATH]... [--ndjson] [FILE]
 
 Encrypt the JSON document read from FILE, or from standard input, and write
 the result to standard output. Without -f the whole document becomes one
@@ -43,7 +45,7 @@ own message, in place; everything else keeps its exact bytes.
   --suite 0578      ECDSA P-384 signed, committing (the default, as Powertools)
   --suite 0478      committing, unsigned: 20 to 80 times faster per value, for
                     field-level work where everyone who can encrypt is trusted
-  --ndjson          read one JSON document per line and write one per line, in
+` + bindUsage + `  --ndjson          read one JSON document per line and write one per line, in
                     order, using every CPU core
 
 ` + keysUsage + `
@@ -53,23 +55,25 @@ Examples:
   datamask keygen -o datamask.key
   datamask encrypt -f '$.ssn' -f '$.card_number' --aes-key datamask.key customer.json
   datamask encrypt -f 'customers[*].ssn' --aes-key datamask.key -c tenant=acme --suite 0478 < batch.json
+  datamask encrypt -f '$.ssn' -f '$.role' --bind-fields --context-from id='$.id' --aes-key datamask.key user.json
   datamask encrypt --kms-key arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab \
       -f '$..email' --ndjson events.ndjson > encrypted.ndjson
 `
 
-const decryptUsage = `usage: datamask decrypt [-f PATH]... KEYS [-c KEY=VALUE]... [--ndjson] [FILE]
+const decryptUsage = `usage: datamask decrypt [-f PATH]... KEYS [-c KEY=VALUE]... [--bind-fields]
+                        [--context-from NAME=PATH]... [--ndjson] [FILE]
 
 Decrypt what 'datamask encrypt' (or Powertools for AWS Lambda, or any AWS
 Encryption SDK writing JSON text) wrote: without -f the input is one base64
 JSON string and the output is the JSON document it holds; with -f each
 selected value must be such a string and becomes the original JSON value
-again. Give the -f expressions and -c pairs used to encrypt. The suite is
-read from each message.
+again. Give the -f expressions, -c pairs, --bind-fields and --context-from
+used to encrypt. The suite is read from each message.
 
   -f PATH           a JSONPath expression, as given to encrypt; repeat for several
   -c KEY=VALUE      an encryption context pair; the pairs must be exactly those
                     used to encrypt, or nothing is decrypted (no key is used)
-  --ndjson          read one JSON document per line and write one per line, in
+` + bindUsage + `  --ndjson          read one JSON document per line and write one per line, in
                     order, using every CPU core
 
 ` + keysUsage + `
@@ -79,6 +83,19 @@ Examples:
   datamask decrypt -f '$.ssn' -f '$.card_number' --aes-key datamask.key encrypted.json
   datamask decrypt -f 'customers[*].ssn' --aes-key datamask.key -c tenant=acme < batch.enc.json
   datamask decrypt --aes-key datamask.key whole.json
+  datamask decrypt -f '$.ssn' -f '$.role' --bind-fields --context-from id='$.id' --aes-key datamask.key user.enc.json
+`
+
+const bindUsage = `  --bind-fields     bind each value to the -f expression that selected it (in its
+                    encryption context, as "datamask-field"), so that a value moved
+                    to another field does not decrypt; needs -f, and must be given
+                    to decrypt too. Costs one data key per expression
+  --context-from NAME=PATH
+                    bind each value to its record: the context pair NAME = the
+                    one string, number or boolean that PATH selects in the document
+                    (not encrypted), so that a value copied into another record does
+                    not decrypt; needs -f, repeat for several, give the same to
+                    decrypt. Costs one data key, so one KMS call, per record
 `
 
 // cryptFlags are the flags encrypt and decrypt share.
@@ -91,6 +108,8 @@ type cryptFlags struct {
 	keyName      string
 	suite        string
 	ndjson       bool
+	bindFields   bool
+	contextFrom  listFlag
 }
 
 func runEncrypt(e *env, args []string) error { return runCrypt(e, "encrypt", encryptUsage, args) }
@@ -109,6 +128,8 @@ func runCrypt(e *env, op, usage string, args []string) error {
 		fs.StringVar(&f.suite, "suite", "0578", "")
 	}
 	fs.BoolVar(&f.ndjson, "ndjson", false, "")
+	fs.BoolVar(&f.bindFields, "bind-fields", false, "")
+	fs.Var(&f.contextFrom, "context-from", "")
 	pos, err := parseArgs(e, fs, usage, args)
 	if err != nil {
 		return err
@@ -121,6 +142,10 @@ func runCrypt(e *env, op, usage string, args []string) error {
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 
 	ec, err := parseContext(f.pairs)
+	if err != nil {
+		return err
+	}
+	binding, err := parseBinding(&f)
 	if err != nil {
 		return err
 	}
@@ -158,6 +183,7 @@ func runCrypt(e *env, op, usage string, args []string) error {
 	if ec != nil {
 		opts = append(opts, datamask.EncryptionContext(ec))
 	}
+	opts = append(opts, binding...)
 	// Check the expressions and the context once, on an empty object, so
 	// that mistakes are usage errors reported before any input or key use.
 	if err := dryRun(op, opts, len(f.fields) > 0); err != nil {
@@ -224,6 +250,30 @@ func parseContext(pairs []string) (map[string]string, error) {
 	return ec, nil
 }
 
+// parseBinding turns --bind-fields and --context-from NAME=PATH into call
+// options; both need -f.
+func parseBinding(f *cryptFlags) ([]datamask.CallOption, error) {
+	var opts []datamask.CallOption
+	if f.bindFields {
+		opts = append(opts, datamask.BindFields())
+	}
+	for _, p := range f.contextFrom {
+		name, path, ok := strings.Cut(p, "=")
+		switch {
+		case !ok:
+			return nil, usageErrorf("--context-from %q is not NAME=PATH", p).withHint("write --context-from id='$.id'; repeat it for several pairs")
+		case name == "":
+			return nil, usageErrorf("--context-from %q has an empty name", p).withHint("write --context-from id='$.id'")
+		}
+		opts = append(opts, datamask.ContextFrom(name, path))
+	}
+	if len(opts) > 0 && len(f.fields) == 0 {
+		return nil, usageErrorf("--bind-fields and --context-from need -f: without it the whole document is one message").
+			withHint("give the -f expressions of the values to encrypt")
+	}
+	return opts, nil
+}
+
 // buildKeyring builds the keyring of the KEYS flags.
 func buildKeyring(ctx context.Context, f *cryptFlags, set map[string]bool) (esdk.Keyring, error) {
 	local := set["aes-key"]
@@ -270,14 +320,17 @@ func dryRun(op string, opts []datamask.CallOption, fields bool) error {
 		call = m.Decrypt
 	}
 	_, err = call(context.Background(), []byte("{}"), probe...)
-	var ipe *datamask.InvalidPathError
+	var (
+		ipe *datamask.InvalidPathError
+		cfe *datamask.ContextFromError
+	)
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, datamask.ErrDecryptValue):
+	case errors.Is(err, datamask.ErrDecryptValue), errors.As(err, &cfe):
 		// An expression selecting the whole document ('$') selects the
-		// probe object, which is no message: that says nothing about the
-		// input.
+		// probe object, which is no message, and --context-from selects
+		// nothing in it: that says nothing about the input.
 		return nil
 	case errors.As(err, &ipe):
 		return configError(err)
@@ -303,6 +356,7 @@ func cryptError(op string, err error, ndjson bool, f *cryptFlags) error {
 		se  *datamask.SyntaxError
 		fnf *datamask.FieldNotFoundError
 		cme *datamask.ContextMismatchError
+		cfe *datamask.ContextFromError
 		dke *datamask.DecryptKeyError
 		eke *datamask.EncryptKeyError
 	)
@@ -319,8 +373,10 @@ func cryptError(op string, err error, ndjson bool, f *cryptFlags) error {
 		return failure(err, "check the expression: it must select at least one value of every document")
 	case errors.Is(err, datamask.ErrUnsupportedType) && len(f.fields) > 0:
 		return failure(err, "omit -f to "+op+" a scalar document as a whole")
+	case errors.As(err, &cfe):
+		return failure(err, "--context-from NAME=PATH must select exactly one string, number or boolean of every document, outside the -f values")
 	case errors.As(err, &cme):
-		return failure(err, "give exactly the -c pairs used to encrypt (the keys named differ); nothing was decrypted")
+		return failure(err, mismatchHints(cme.Keys, f)...)
 	case errors.As(err, &dke):
 		return failure(err, "the value was encrypted under another key: "+keyHint)
 	case errors.As(err, &eke):
@@ -334,4 +390,27 @@ func cryptError(op string, err error, ndjson bool, f *cryptFlags) error {
 		return failure(err, "each -f expression must select a base64 string written by 'datamask encrypt -f' (or Powertools), unchanged since")
 	}
 	return failure(err)
+}
+
+// mismatchHints explains a context mismatch by the keys that differ: the
+// binding of --bind-fields, the pairs of --context-from, the -c pairs.
+func mismatchHints(keys []string, f *cryptFlags) []string {
+	var hints []string
+	rest := false
+	for _, k := range keys {
+		switch {
+		case k == datamask.FieldContextKey:
+			hints = append(hints, "the value was moved from a place another -f expression selects, or encrypt and decrypt "+
+				"differ in --bind-fields or in the -f expressions (give both the same -f and --bind-fields)")
+		case slices.ContainsFunc(f.contextFrom, func(p string) bool { return strings.HasPrefix(p, k+"=") }):
+			hints = append(hints, "the value was copied from another record, or encrypt and decrypt differ in --context-from "+strconv.Quote(k))
+		default:
+			rest = true
+		}
+	}
+	if rest || len(hints) == 0 {
+		return append(hints, "give exactly the -c pairs used to encrypt, and the same --context-from (the keys named differ); nothing was decrypted")
+	}
+	hints[len(hints)-1] += "; nothing was decrypted"
+	return hints
 }

@@ -6,8 +6,10 @@
 //
 //	datamask erase   [-f PATH]... [--mask S | --dynamic | --regex RE --format F]
 //	                 [--rules FILE] [--allow-missing] [--ndjson] [FILE]
-//	datamask encrypt [-f PATH]... KEYS [-c KEY=VALUE]... [--suite 0478|0578] [--ndjson] [FILE]
-//	datamask decrypt [-f PATH]... KEYS [-c KEY=VALUE]... [--ndjson] [FILE]
+//	datamask encrypt [-f PATH]... KEYS [-c KEY=VALUE]... [--suite 0478|0578]
+//	                 [--bind-fields] [--context-from NAME=PATH]... [--ndjson] [FILE]
+//	datamask decrypt [-f PATH]... KEYS [-c KEY=VALUE]... [--bind-fields]
+//	                 [--context-from NAME=PATH]... [--ndjson] [FILE]
 //	datamask item encrypt|decrypt --config FILE KEYS [--ndjson] [FILE]
 //	datamask keygen  [-o FILE]
 //	KEYS: --kms-key ARN (repeatable) | --aes-key FILE [--key-namespace NS] [--key-name NAME]

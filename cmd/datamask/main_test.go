@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"strconv"
 	"testing"
@@ -26,7 +27,10 @@ type kmsKey struct{}
 // points the AWS config chain at it (AWS_ENDPOINT_URL_KMS, Region, dummy
 // credentials), $KMS_KEY_ARN and $KMS_KEY2_ARN are two of its keys, and
 // the command "kmscalls OP N" checks how many OP requests it has served
-// ("kmscalls reset" forgets them).
+// ("kmscalls reset" forgets them). "movejson FROM KEY TO KEY2" sets member
+// KEY2 of the JSON object in file TO to the value of member KEY in file
+// FROM, as anyone who can write stored documents can (members come out
+// sorted, the rest unchanged).
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata",
@@ -45,6 +49,22 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"movejson": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 4 || neg {
+					ts.Fatalf("usage: movejson FROM KEY TO KEY2")
+				}
+				var from, to map[string]json.RawMessage
+				ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &from))
+				ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[2])), &to))
+				v, ok := from[args[1]]
+				if !ok {
+					ts.Fatalf("%s has no member %q", args[0], args[1])
+				}
+				to[args[3]] = v
+				out, err := json.Marshal(to)
+				ts.Check(err)
+				ts.Check(os.WriteFile(ts.MkAbs(args[2]), append(out, '\n'), 0o644))
+			},
 			"kmscalls": func(ts *testscript.TestScript, neg bool, args []string) {
 				s := ts.Value(kmsKey{}).(*kmstest.Server)
 				if len(args) == 1 && args[0] == "reset" {

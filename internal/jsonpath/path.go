@@ -33,10 +33,11 @@ import (
 
 // Path is a compiled expression. It is immutable and safe for concurrent use.
 type Path struct {
-	expr     string
-	query    *spec.PathQuery
-	dialect  bool
-	needRoot []bool // per segment: a filter selector may read the root ($)
+	expr      string
+	query     *spec.PathQuery
+	canonical string
+	dialect   bool
+	needRoot  []bool // per segment: a filter selector may read the root ($)
 }
 
 // Error reports an expression that is neither RFC 9535 JSONPath nor the
@@ -66,7 +67,7 @@ func Compile(expr string) (*Path, error) {
 		if err := checkRegexps(q); err != nil {
 			return nil, err
 		}
-		return newPath(expr, q, false), nil
+		return newPath(expr, expr, q, false), nil
 	}
 	rfc, dErr := Translate(expr)
 	if dErr == nil {
@@ -75,7 +76,7 @@ func Compile(expr string) (*Path, error) {
 			if err := checkRegexps(q); err != nil {
 				return nil, err
 			}
-			return newPath(expr, q, true), nil
+			return newPath(expr, rfc, q, true), nil
 		}
 		// The translation is not valid RFC 9535 (e.g. a bad function call in
 		// a filter): report it at the start, the translation has no offsets.
@@ -87,8 +88,10 @@ func Compile(expr string) (*Path, error) {
 	return nil, dErr
 }
 
-func newPath(expr string, q *spec.PathQuery, dialect bool) *Path {
-	p := &Path{expr: expr, query: q, dialect: dialect}
+// newPath returns the Path of expr, read as RFC 9535 text rfc (expr
+// itself, or its translation from the dialect).
+func newPath(expr, rfc string, q *spec.PathQuery, dialect bool) *Path {
+	p := &Path{expr: expr, query: q, dialect: dialect, canonical: canonicalText(q, rfc)}
 	for _, seg := range q.Segments() {
 		need := false
 		for _, sel := range seg.Selectors() {
