@@ -1,5 +1,10 @@
-// Package motoserver gives tests a moto_server (an AWS emulator with KMS and
-// DynamoDB) on 127.0.0.1.
+// Package motoserver gives tests a moto_server (an AWS emulator; datamask's
+// tests use its KMS, DynamoDB and Cognito user pools) on 127.0.0.1.
+//
+// A user pool's JSON Web Key Set is at /<pool id>/.well-known/jwks.json on
+// the server; the tokens its InitiateAuth issues are RS256, verify against
+// that set, and name AWS's issuer URL (https://cognito-idp.REGION.amazonaws.com/<pool id>),
+// not moto's (see TestCognitoJWKS).
 //
 // [Start] returns the endpoint of a running server. Without a TestMain the
 // server lives as long as the tests that asked for it; with one, it is

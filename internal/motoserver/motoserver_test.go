@@ -214,3 +214,21 @@ func runFakeWith(f *fakeTB, fn func(testing.TB)) {
 	}()
 	<-done
 }
+
+// TestNewServer starts and stops a server of its own, as test.sh's
+// launcher does.
+func TestNewServer(t *testing.T) {
+	Start(t) // skips or fails as the other tests do when moto_server is missing
+	s, err := NewServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kmsCreateKey(t, s.URL())
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := http.Get(s.URL() + "/moto-api/"); err == nil {
+		resp.Body.Close()
+		t.Errorf("%s still answers after Close, want it stopped", s.URL())
+	}
+}

@@ -220,6 +220,9 @@ func (s *Server) Kill() error {
 // connections. After a kill, it waits for the killed server's backends to
 // exit and for crash recovery.
 func (s *Server) Start(ctx context.Context) error {
+	if pid, err := s.pid(); err == nil && syscall.Kill(pid, 0) == nil {
+		return fmt.Errorf("pgtest: the server is already running (postmaster pid %d)", pid)
+	}
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
 	for {
@@ -309,6 +312,10 @@ func (s *Server) command(ctx context.Context, name string, args ...string) *exec
 	return cmd
 }
 
+// debianBin is where Debian and Ubuntu install PostgreSQL's programs, one
+// directory per major version.
+var debianBin = "/usr/lib/postgresql/*/bin"
+
 var versionRE = regexp.MustCompile(`\(PostgreSQL\) ([0-9]+(?:\.[0-9]+)?)`)
 
 // findBin finds the directory holding initdb, pg_ctl and postgres: on PATH,
@@ -326,7 +333,7 @@ func findBin() (string, error) {
 	if p, err := exec.LookPath("pg_ctl"); err == nil && has(filepath.Dir(p)) {
 		return filepath.Dir(p), nil
 	}
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	dirs, _ := filepath.Glob(debianBin)
 	major := func(dir string) int {
 		n, _ := strconv.Atoi(filepath.Base(filepath.Dir(dir)))
 		return n

@@ -90,15 +90,14 @@ func orphanContext(ctx context.Context) context.Context {
 
 // server is one of the servers testservers runs.
 type server struct {
-	name   string // for messages
-	env    string // the variable naming it
-	start  func(context.Context) (url, desc string, stop func() error, err error)
-	url    string
-	desc   string // how to print it: url without secrets, and a version
-	stop   func() error
-	took   time.Duration
-	err    error
-	output string
+	name  string // for messages
+	env   string // the variable naming it
+	start func(context.Context) (url, desc string, stop func() error, err error)
+	url   string
+	desc  string // how to print it: url without secrets, and a version
+	stop  func() error
+	took  time.Duration
+	err   error
 }
 
 func servers() []*server {
