@@ -196,3 +196,62 @@ func redact(u string) string {
 	}
 	return p.Redacted()
 }
+
+// TestRequire: with -require, a server that fails to start makes run print
+// that server's output, stop the others and exit 1 without writing FILE;
+// without it, FILE leaves that server out.
+func TestRequire(t *testing.T) {
+	// A java that says something and dies: DynamoDB Local fails to start.
+	javaHome := t.TempDir()
+	if err := os.Mkdir(filepath.Join(javaHome, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := "#!/bin/sh\necho 'Error: no JVM here, only a test' >&2\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(javaHome, "bin", "java"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("JAVA_HOME", javaHome)
+
+	for _, require := range []bool{true, false} {
+		envFile := filepath.Join(t.TempDir(), "servers.env")
+		args := []string{"-env", envFile}
+		if require {
+			args = append(args, "-require")
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		var stderr syncBuffer
+		done := make(chan int, 1)
+		go func() { done <- run(ctx, args, &stderr) }()
+		if require {
+			if code := <-done; code != 1 {
+				t.Errorf("run(%q) with a failing DynamoDB Local = %d, want 1", args, code)
+			}
+			if _, err := os.Stat(envFile); !os.IsNotExist(err) {
+				t.Errorf("run(%q) with a failing DynamoDB Local wrote %s", args, envFile)
+			}
+		} else {
+			for {
+				if _, err := os.Stat(envFile); err == nil {
+					break
+				}
+				select {
+				case code := <-done:
+					t.Fatalf("run(%q) = %d before writing %s; its output:\n%s", args, code, envFile, &stderr)
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+			if env := readEnv(t, envFile); env[dynamolocal.EnvURL] != "" {
+				t.Errorf("%s exports %s for a DynamoDB Local that did not start", envFile, dynamolocal.EnvURL)
+			}
+			cancel()
+			if code := <-done; code != 0 {
+				t.Errorf("run(%q) after cancel = %d, want 0", args, code)
+			}
+		}
+		cancel()
+		out := stderr.String()
+		if !strings.Contains(out, "DynamoDB Local did not start") || !strings.Contains(out, "no JVM here, only a test") {
+			t.Errorf("run(%q) said %q, want the failure with the server's output", args, out)
+		}
+	}
+}
