@@ -1,5 +1,10 @@
-// Package motoserver gives tests a moto_server (an AWS emulator with KMS and
-// DynamoDB) on 127.0.0.1.
+// Package motoserver gives tests a moto_server (an AWS emulator; datamask's
+// tests use its KMS, DynamoDB and Cognito user pools) on 127.0.0.1.
+//
+// A user pool's JSON Web Key Set is at /<pool id>/.well-known/jwks.json on
+// the server; the tokens its InitiateAuth issues are RS256, verify against
+// that set, and name AWS's issuer URL (https://cognito-idp.REGION.amazonaws.com/<pool id>),
+// not moto's (see TestCognitoJWKS).
 //
 // [Start] returns the endpoint of a running server. Without a TestMain the
 // server lives as long as the tests that asked for it; with one, it is
@@ -123,6 +128,30 @@ func Run(m *testing.M) int {
 	}
 	return code
 }
+
+// Server is a moto_server process started by [NewServer].
+type Server struct{ s *server }
+
+// NewServer starts moto_server on 127.0.0.1 and returns once it answers.
+// Only use this outside tests (test.sh's server launcher does); tests call
+// [Start].
+func NewServer() (*Server, error) {
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		return nil, errors.New("motoserver: moto_server is not on PATH (install it with: pip install 'moto[server]')")
+	}
+	s, err := launch(bin)
+	if err != nil {
+		return nil, fmt.Errorf("motoserver: %v", err)
+	}
+	return &Server{s}, nil
+}
+
+// URL returns the server's base URL, such as "http://127.0.0.1:41234".
+func (s *Server) URL() string { return s.s.url }
+
+// Close stops the server: SIGINT, then SIGKILL if it lingers.
+func (s *Server) Close() error { return s.s.stop() }
 
 type server struct {
 	url    string

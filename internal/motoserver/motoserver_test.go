@@ -50,6 +50,7 @@ func kmsCreateKey(t *testing.T, url string) string {
 }
 
 func TestStart(t *testing.T) {
+	t.Setenv(EnvURL, "") // test.sh sets it; this test is about the server Start runs
 	url := Start(t)
 	startedURL = url
 	if !strings.HasPrefix(url, "http://127.0.0.1:") {
@@ -95,6 +96,7 @@ func TestNotInstalled(t *testing.T) {
 
 // TestUnmanaged: without Run, a server lives as long as the tests using it.
 func TestUnmanaged(t *testing.T) {
+	t.Setenv(EnvURL, "") // test.sh sets it; this test is about the servers Start runs
 	mu.Lock()
 	savedShared, savedManaged := shared, managed
 	shared, managed = nil, false
@@ -213,4 +215,22 @@ func runFakeWith(f *fakeTB, fn func(testing.TB)) {
 		fn(f)
 	}()
 	<-done
+}
+
+// TestNewServer starts and stops a server of its own, as test.sh's
+// launcher does.
+func TestNewServer(t *testing.T) {
+	Start(t) // skips or fails as the other tests do when moto_server is missing
+	s, err := NewServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kmsCreateKey(t, s.URL())
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := http.Get(s.URL() + "/moto-api/"); err == nil {
+		resp.Body.Close()
+		t.Errorf("%s still answers after Close, want it stopped", s.URL())
+	}
 }
