@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"sync/atomic"
 	"testing"
 
 	"github.com/datamask/datamask/tokenvault"
@@ -49,6 +50,34 @@ func Benchmark(b *testing.B, newStore NewStore) {
 				}
 			}
 			b.ReportMetric(float64(b.N*len(values))/b.Elapsed().Seconds(), "tokens/s")
+		})
+		b.Run("TokenizeBatch1000Parallel/"+policy, func(b *testing.B) {
+			// Several callers at once, as a service has: the store may
+			// commit their batches together.
+			v := openVault(b, newStore(b))
+			var next atomic.Int64
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				values := make([]string, tokenvault.MaxBatch)
+				for pb.Next() {
+					base := int(next.Add(1)-1) * len(values)
+					for k := range values {
+						values[k] = sample(policy, base+k)
+					}
+					_, errs, err := v.TokenizeBatch(bg, "acme", policy, values)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					for _, e := range errs {
+						if e != nil {
+							b.Error(e)
+							return
+						}
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N*tokenvault.MaxBatch)/b.Elapsed().Seconds(), "tokens/s")
 		})
 		b.Run("Detokenize/"+policy, func(b *testing.B) {
 			v := openVault(b, newStore(b))
