@@ -82,7 +82,7 @@ func parsePayload(b []byte) (*payload, error) {
 	}
 	b = b[1:]
 	str := func(max int) (string, bool) {
-		n, k := binary.Uvarint(b)
+		n, k := uvarint(b)
 		if k <= 0 || n > uint64(len(b)-k) || n > uint64(max) {
 			return "", false
 		}
@@ -98,7 +98,7 @@ func parsePayload(b []byte) (*payload, error) {
 	p.created = fromUnixNano(binary.BigEndian.Uint64(b))
 	p.expires = fromUnixNano(binary.BigEndian.Uint64(b[8:]))
 	b = b[16:]
-	count, k := binary.Uvarint(b)
+	count, k := uvarint(b)
 	if k <= 0 || count > maxMetaPairs {
 		return nil, errPayload
 	}
@@ -122,3 +122,13 @@ func parsePayload(b []byte) (*payload, error) {
 }
 
 func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
+
+// uvarint is binary.Uvarint refusing non-minimal encodings (a last byte of
+// zero after others), so that every payload has one encoding.
+func uvarint(b []byte) (uint64, int) {
+	n, k := binary.Uvarint(b)
+	if k > 1 && b[k-1] == 0 {
+		return 0, -1
+	}
+	return n, k
+}

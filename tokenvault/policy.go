@@ -372,7 +372,7 @@ func jsonErr(err error) string {
 	case errors.As(err, &se):
 		return "invalid JSON at byte offset " + strconv.FormatInt(se.Offset, 10)
 	case errors.As(err, &te):
-		return "field " + strconv.Quote(te.Field) + " must be a JSON " + te.Type.String()
+		return "field " + strconv.Quote(strings.TrimPrefix(te.Field, "PolicySpec.")) + " must be a JSON " + te.Type.String()
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "unexpected end of JSON"
 	}
