@@ -826,68 +826,64 @@ func (v *Vault) Delete(ctx context.Context, tenant, policy, token string) error 
 	return nil
 }
 
-// Forget deletes every record of value in tenant, under every stored
-// policy of the vault, and returns how many it deleted: the answer to an
-// erasure request. Convergent policies find the record through the
-// fingerprint index; the others, whose records nothing indexes by value,
-// are scanned and each record of the tenant decrypted, which costs about
-// as much as detokenizing them all. FF1 policies store nothing. If a
-// record cannot be read (tampered, or under a key the vault lacks), Forget
-// goes on with the others and then fails, since it cannot tell whether
-// that record held the value.
-func (v *Vault) Forget(ctx context.Context, tenant, value string) (int, error) {
+// Forget deletes every record of each of values (up to [MaxBatch]) in
+// tenant, under every policy, those the vault was not opened with
+// included, and returns how many records it deleted: the answer to an
+// erasure request. The records are gone, not flagged. Nothing indexes
+// random tokens by value, so Forget lists the tenant's records and
+// decrypts each (about what detokenizing them all costs: a few seconds per
+// million records with a cached data key). FF1 policies store nothing. If
+// a record cannot be read (tampered, or under a key the vault lacks),
+// Forget goes on with the others and then fails, since it cannot tell
+// whether that record held a value.
+func (v *Vault) Forget(ctx context.Context, tenant string, values []string) (int, error) {
 	if err := checkTenant(tenant); err != nil {
 		return 0, err
 	}
-	var unreadable []error
-	deleted := 0
-	for _, name := range slices.Sorted(maps.Keys(v.policies)) {
-		ps := v.policies[name]
-		if !ps.stored() {
-			continue
+	if len(values) > MaxBatch {
+		return 0, ErrTooMany
+	}
+	if len(values) == 0 {
+		return 0, nil
+	}
+	wanted := make(map[string]bool, len(values))
+	for _, val := range values {
+		wanted[val] = true
+	}
+	deleted, unreadable := 0, 0
+	var firstErr error
+	cursor := ""
+	for {
+		page, next, err := v.store.List(ctx, ListRequest{Tenant: tenant, Cursor: cursor, Limit: MaxBatch})
+		if err != nil {
+			return deleted, err
 		}
-		ec := recordContext(tenant, name)
-		var victims []*Record
-		if ps.spec.Convergent {
-			if ps.checkValue(value) != nil {
-				continue // no record of this policy can hold it
-			}
-			recs, err := v.store.GetByFingerprint(ctx, tenant, name, [][]byte{ps.fingerprint(tenant, value)})
+		match := make([]bool, len(page))
+		errs := make([]error, len(page))
+		parallel(len(page), func(k int) {
+			rec := &page[k]
+			p, err := v.open(ctx, recordContext(rec.Tenant, rec.Policy), rec)
 			if err != nil {
-				return deleted, err
+				errs[k] = err
+				return
 			}
-			if recs[0] != nil {
-				victims = append(victims, recs[0])
-			}
-		} else {
-			cursor := ""
-			for {
-				page, next, err := v.store.List(ctx, ListRequest{Tenant: tenant, Policy: name, Cursor: cursor, Limit: MaxBatch})
-				if err != nil {
-					return deleted, err
-				}
-				for k := range page {
-					victims = append(victims, &page[k])
-				}
-				if next == "" {
-					break
-				}
-				cursor = next
-			}
-		}
-		for _, rec := range victims {
-			p, err := v.open(ctx, ec, rec)
-			if err != nil {
+			match[k] = wanted[p.value]
+		})
+		for k := range page {
+			if err := errs[k]; err != nil {
 				if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 					return deleted, err
 				}
-				unreadable = append(unreadable, err)
+				unreadable++
+				if firstErr == nil {
+					firstErr = err
+				}
 				continue
 			}
-			if subtle.ConstantTimeCompare([]byte(p.value), []byte(value)) != 1 {
+			if !match[k] {
 				continue
 			}
-			ok, err := v.store.Swap(ctx, rec.Key, rec.Ciphertext, nil)
+			ok, err := v.store.Swap(ctx, page[k].Key, page[k].Ciphertext, nil)
 			if err != nil {
 				return deleted, err
 			}
@@ -895,9 +891,13 @@ func (v *Vault) Forget(ctx context.Context, tenant, value string) (int, error) {
 				deleted++
 			}
 		}
+		if next == "" {
+			break
+		}
+		cursor = next
 	}
-	if len(unreadable) > 0 {
-		return deleted, fmt.Errorf("tokenvault: Forget: %d records of the tenant could not be read, so the value may remain in them: %w", len(unreadable), unreadable[0])
+	if unreadable > 0 {
+		return deleted, fmt.Errorf("tokenvault: Forget: %d records of the tenant could not be read, so a value may remain in them: %w", unreadable, firstErr)
 	}
 	return deleted, nil
 }

@@ -9,6 +9,7 @@
 //	datamask encrypt [-f PATH]... KEYS [-c KEY=VALUE]... [--suite 0478|0578] [--ndjson] [FILE]
 //	datamask decrypt [-f PATH]... KEYS [-c KEY=VALUE]... [--ndjson] [FILE]
 //	datamask keygen  [-o FILE]
+//	datamask vault   delete|forget|rewrap|sweep [--vault URL] KEYS [flags] [FILE]
 //	KEYS: --kms-key ARN (repeatable) | --aes-key FILE [--key-namespace NS] [--key-name NAME]
 //
 // It reads FILE or standard input and writes JSON to standard output;
@@ -40,6 +41,7 @@ var commands = []command{
 	{name: "encrypt", summary: "encrypt JSON documents or their selected values (AWS Encryption SDK messages)", run: runEncrypt},
 	{name: "decrypt", summary: "decrypt what encrypt wrote", run: runDecrypt},
 	{name: "keygen", summary: "generate a local AES key file for --aes-key", run: runKeygen},
+	{name: "vault", summary: "manage a token vault: delete, forget, rewrap, sweep", run: runVault},
 }
 
 // env is what a command may touch: its standard streams.

@@ -45,6 +45,9 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"vaulttokenize":   vaultCmds["vaulttokenize"],
+			"vaultdetokenize": vaultCmds["vaultdetokenize"],
+			"sleep":           vaultCmds["sleep"],
 			"kmscalls": func(ts *testscript.TestScript, neg bool, args []string) {
 				s := ts.Value(kmsKey{}).(*kmstest.Server)
 				if len(args) == 1 && args[0] == "reset" {

@@ -143,7 +143,7 @@ func testVaultRoundTrip(t *testing.T, s tokenvault.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := v.Forget(bg, "acme", "forget me")
+	n, err := v.Forget(bg, "acme", []string{"forget me"})
 	if err != nil || n != 3 {
 		t.Fatalf("Forget = %d, %v, want 3", n, err)
 	}
