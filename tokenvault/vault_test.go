@@ -425,3 +425,51 @@ func TestNoSecretsInErrors(t *testing.T) {
 	_, err = tokenvault.Open(bg, f.store, storetest.Provider(t), storetest.Policies(t))
 	sec.check(t, err)
 }
+
+// TestForgetEveryPolicy: Forget finds a value's records under every policy
+// of the tenant, those the vault was not opened with included, and only in
+// that tenant.
+func TestForgetEveryPolicy(t *testing.T) {
+	f := newFixture(t)
+	policies := []string{tokenvault.PolicyOpaque, "uuid", "convergent", tokenvault.PolicyEmail}
+	var toks []string
+	for _, p := range policies {
+		tok, err := f.vault.Tokenize(bg, "acme", p, "ana@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		toks = append(toks, tok)
+	}
+	keep, err := f.vault.Tokenize(bg, "acme", tokenvault.PolicyOpaque, "bob@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := f.vault.Tokenize(bg, "globex", tokenvault.PolicyOpaque, "ana@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A vault opened with one policy only still forgets them all.
+	narrow, err := openWith(f, tokenvault.BuiltinPolicies()[3:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := narrow.Forget(bg, "acme", []string{"ana@example.com", "nobody@example.com"})
+	if err != nil || n != 4 {
+		t.Fatalf("Forget = %d, %v, want 4", n, err)
+	}
+	recs, _, err := f.store.List(bg, tokenvault.ListRequest{Tenant: "acme", Limit: 100})
+	if err != nil || len(recs) != 1 || recs[0].Token != keep {
+		t.Fatalf("after Forget the tenant holds %d records, want bob's only (%v)", len(recs), err)
+	}
+	if got, err := f.vault.Detokenize(bg, "globex", tokenvault.PolicyOpaque, other); err != nil || got != "ana@example.com" {
+		t.Fatalf("Forget in acme touched globex: %v", err)
+	}
+	if _, err := f.vault.Forget(bg, "acme", make([]string, tokenvault.MaxBatch+1)); !errors.Is(err, tokenvault.ErrTooMany) {
+		t.Fatalf("Forget of 1001 values: %v", err)
+	}
+	for i, p := range policies {
+		if _, err := f.vault.Detokenize(bg, "acme", p, toks[i]); !errors.Is(err, tokenvault.ErrNotFound) {
+			t.Errorf("%s token after Forget: %v, want ErrNotFound", p, err)
+		}
+	}
+}
