@@ -34,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -115,6 +116,10 @@ func Open(path string, opts ...Option) (*Store, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:      cfg.lockTimeout,
 		FreelistType: bolt.FreelistMapType,
+		// The free list is rebuilt on open instead of written at every
+		// commit (etcd's setting): fewer pages to write and sync per
+		// commit, and nothing a crash can leave inconsistent.
+		NoFreelistSync: true,
 	})
 	switch {
 	case errors.Is(err, bolterrors.ErrTimeout):
@@ -414,12 +419,20 @@ func (s *Store) Create(ctx context.Context, recs []tokenvault.Record) ([]tokenva
 		return nil, err
 	}
 	res := make([]tokenvault.CreateResult, len(recs))
+	// Insert in key order, which keeps bbolt's cursor on neighbouring
+	// pages; records with equal keys keep their order (the first wins).
+	order := make([]int, len(recs))
+	keys := make([][]byte, len(recs))
+	for i := range recs {
+		order[i], keys[i] = i, recordKey(recs[i].Key)
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return bytes.Compare(keys[a], keys[b]) })
 	err := s.update(ctx, func(tx *bolt.Tx) error {
 		b := bucketsOf(tx)
-		for i := range recs {
+		for _, i := range order {
 			r := &recs[i]
 			res[i] = tokenvault.CreateResult{}
-			if b.records.Get(recordKey(r.Key)) != nil {
+			if b.records.Get(keys[i]) != nil {
 				res[i].Outcome = tokenvault.TokenTaken
 				continue
 			}

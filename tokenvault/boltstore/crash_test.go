@@ -142,10 +142,14 @@ func TestCrash(t *testing.T) {
 		lines := make(chan []issued, 1)
 		go func() {
 			var got []issued
-			sc := bufio.NewScanner(stdout)
-			for sc.Scan() { // only whole lines: a cut last line is not seen
-				f := strings.Fields(sc.Text())
-				if len(f) == 3 {
+			br := bufio.NewReader(stdout)
+			for {
+				// Only whole lines: the kill may cut the last one.
+				line, err := br.ReadString('\n')
+				if err != nil {
+					break
+				}
+				if f := strings.Fields(line); len(f) == 3 {
 					got = append(got, issued{f[0], f[1], f[2]})
 				}
 			}
