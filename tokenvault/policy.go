@@ -34,7 +34,9 @@ const (
 	// and digits ("alphanumeric"), separators kept, under a key derived
 	// from the vault's key and a tweak per tenant and policy. Nothing is
 	// stored: such tokens cannot be deleted, forgotten or expired one by
-	// one, and they are deterministic (equal values, equal tokens).
+	// one, and they are deterministic (equal values, equal tokens). The key
+	// is derived from the vault's key and the policy's name: renaming the
+	// policy, or another vault, gives other tokens.
 	FormatFF1 = "ff1"
 )
 
@@ -105,7 +107,8 @@ type PolicySpec struct {
 	// reveals which records share a value to whoever reads the store, and
 	// a token reveals that two events concern the same value: use it only
 	// where joins on the token are needed. Not for FormatFF1, which is
-	// deterministic already.
+	// deterministic already. The fingerprint key is derived from the
+	// vault's key and the policy's name.
 	Convergent bool `json:"convergent,omitempty"`
 	// TTL, if not zero, is how long each token lives (at least a second);
 	// [WithTTL] overrides it per call. Not for FormatFF1. In JSON it is a

@@ -473,3 +473,13 @@ func TestForgetEveryPolicy(t *testing.T) {
 		}
 	}
 }
+
+// batchTokenizer is the interface the root package will define for
+// DataMasker.Tokenize and Detokenize (it cannot import tokenvault, which
+// imports it): the Vault must keep satisfying it.
+type batchTokenizer interface {
+	TokenizeBatch(ctx context.Context, tenant, policy string, values []string) (tokens []string, errs []error, err error)
+	DetokenizeBatch(ctx context.Context, tenant, policy string, tokens []string) (values []string, errs []error, err error)
+}
+
+var _ batchTokenizer = (*tokenvault.Vault)(nil)
