@@ -69,7 +69,9 @@ func sample(policy string, i int) string {
 	case tokenvault.PolicyCard, "ff1":
 		return fmt.Sprintf("4111-%04d-%04d-1111", i/10000%10000, i%10000)
 	case tokenvault.PolicySSN:
-		return fmt.Sprintf("%03d-%02d-%04d", i/100%1000, i%100, i/100000%10000)
+		// The last four digits, which the policy keeps, vary first: each
+		// group of values sharing them has its own token space of 10^5.
+		return fmt.Sprintf("%03d-%02d-%04d", i/1000000%1000, i/10000%100, i%10000)
 	case tokenvault.PolicyEmail:
 		return fmt.Sprintf("user.%06d@example.com", i)
 	case "short":
