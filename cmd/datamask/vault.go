@@ -25,8 +25,9 @@ const defaultVault = "file:datamask-vault.db"
 // defaultTenant is the tenant of --tenant's default.
 const defaultTenant = "default"
 
-// storeOpener opens the store of a --vault URL; close releases it.
-type storeOpener func(ctx context.Context, u *url.URL) (store tokenvault.Store, close func() error, err error)
+// storeOpener opens the store of a --vault URL; close releases it. It may
+// print notes (such as a new vault being created) to e's standard error.
+type storeOpener func(ctx context.Context, e *env, u *url.URL) (store tokenvault.Store, close func() error, err error)
 
 // vaultSchemes returns the stores --vault knows, by URL scheme. A store
 // package adds its scheme here (postgres://..., dynamodb://TABLE); there
@@ -39,7 +40,7 @@ func vaultSchemes() map[string]storeOpener {
 
 // openFileVault opens file:PATH (relative, file:data/vault.db, or absolute,
 // file:/var/lib/vault.db or file:///var/lib/vault.db).
-func openFileVault(_ context.Context, u *url.URL) (tokenvault.Store, func() error, error) {
+func openFileVault(_ context.Context, e *env, u *url.URL) (tokenvault.Store, func() error, error) {
 	path := u.Opaque
 	if path == "" {
 		path = u.Path
@@ -52,15 +53,20 @@ func openFileVault(_ context.Context, u *url.URL) (tokenvault.Store, func() erro
 		return nil, nil, usageErrorf("--vault %q has no file path (or has a query)", u.String()).
 			withHint("write --vault file:PATH, such as file:datamask-vault.db")
 	}
+	_, statErr := os.Stat(path)
 	s, err := boltstore.Open(path)
 	if err != nil {
 		return nil, nil, failure(err, "check the path, and that no other datamask process has the vault open")
+	}
+	if errors.Is(statErr, os.ErrNotExist) {
+		// A mistyped path must not pass unnoticed.
+		warnf(e, "created a new, empty vault file %s", path)
 	}
 	return s, s.Close, nil
 }
 
 // openStore opens the store a --vault value names.
-func openStore(ctx context.Context, raw string) (tokenvault.Store, func() error, error) {
+func openStore(ctx context.Context, e *env, raw string) (tokenvault.Store, func() error, error) {
 	schemes := vaultSchemes()
 	names := slices.Sorted(func(yield func(string) bool) {
 		for k := range schemes {
@@ -79,7 +85,7 @@ func openStore(ctx context.Context, raw string) (tokenvault.Store, func() error,
 		return nil, nil, usageErrorf("--vault %q: unknown kind of vault %q", u.Redacted(), u.Scheme+":").
 			withHint("known kinds: " + strings.Join(names, ", "))
 	}
-	return open(ctx, u)
+	return open(ctx, e, u)
 }
 
 const vaultUsage = `usage: datamask vault <command> [flags] [FILE]
@@ -275,7 +281,7 @@ func parseVaultFlags(e *env, name, usage string, args []string) (*vaultCmd, erro
 }
 
 // open opens the vault of the command line; close releases its store.
-func (v *vaultCmd) open(ctx context.Context) (*tokenvault.Vault, func() error, error) {
+func (v *vaultCmd) open(ctx context.Context, e *env) (*tokenvault.Vault, func() error, error) {
 	policies := tokenvault.BuiltinPolicies()
 	if v.set["policies"] {
 		data, err := os.ReadFile(v.policies)
@@ -305,7 +311,7 @@ func (v *vaultCmd) open(ctx context.Context) (*tokenvault.Vault, func() error, e
 	if old != nil {
 		opts = append(opts, tokenvault.WithPreviousProviders(old))
 	}
-	store, closeStore, err := openStore(ctx, v.vault)
+	store, closeStore, err := openStore(ctx, e, v.vault)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -403,7 +409,7 @@ func runVaultDelete(e *env, v *vaultCmd) error {
 	if err != nil {
 		return err
 	}
-	vault, closeStore, err := v.open(ctx)
+	vault, closeStore, err := v.open(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -437,7 +443,7 @@ func runVaultForget(e *env, v *vaultCmd) error {
 	if err != nil {
 		return err
 	}
-	vault, closeStore, err := v.open(ctx)
+	vault, closeStore, err := v.open(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -461,7 +467,7 @@ func runVaultForget(e *env, v *vaultCmd) error {
 func runVaultRewrap(e *env, v *vaultCmd) error {
 	ctx, stop := signalContext()
 	defer stop()
-	vault, closeStore, err := v.open(ctx)
+	vault, closeStore, err := v.open(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -481,7 +487,7 @@ func runVaultRewrap(e *env, v *vaultCmd) error {
 func runVaultSweep(e *env, v *vaultCmd) error {
 	ctx, stop := signalContext()
 	defer stop()
-	vault, closeStore, err := v.open(ctx)
+	vault, closeStore, err := v.open(ctx, e)
 	if err != nil {
 		return err
 	}
