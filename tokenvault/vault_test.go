@@ -374,7 +374,9 @@ func TestOpenErrors(t *testing.T) {
 		{"duplicate policy", func() (*tokenvault.Vault, error) { return tokenvault.Open(bg, s, p, append(pol, pol[0])) }},
 		{"nil option", func() (*tokenvault.Vault, error) { return tokenvault.Open(bg, s, p, pol, nil) }},
 		{"nil clock", func() (*tokenvault.Vault, error) { return tokenvault.Open(bg, s, p, pol, tokenvault.WithClock(nil)) }},
-		{"no previous", func() (*tokenvault.Vault, error) { return tokenvault.Open(bg, s, p, pol, tokenvault.WithPreviousProviders()) }},
+		{"no previous", func() (*tokenvault.Vault, error) {
+			return tokenvault.Open(bg, s, p, pol, tokenvault.WithPreviousProviders())
+		}},
 	} {
 		if v, err := tc.fn(); err == nil || v != nil {
 			t.Errorf("%s: Open succeeded", tc.name)
