@@ -391,3 +391,46 @@ func ExampleVault() {
 	// tokenvault: no such token in this tenant and policy
 	// tokenvault: policy "ssn" cannot tokenize this value: its 2 changing letters and digits allow fewer than 10000 tokens (keep fewer characters, or use another format)
 }
+
+// TestSpaceExhausted fills a policy's whole token space (4 digits: 10,000
+// tokens): no token is ever issued twice, and once collisions keep coming
+// values get ErrExhausted instead of a duplicate or another format.
+func TestSpaceExhausted(t *testing.T) {
+	f := newFixture(t)
+	p, err := tokenvault.NewPolicy("pin", tokenvault.PolicySpec{Format: tokenvault.FormatPreserve, Charset: tokenvault.CharsetDigits})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := openWith(f, []*tokenvault.Policy{p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	exhausted := 0
+	for lo := 0; lo < 10000; lo += tokenvault.MaxBatch {
+		values := make([]string, tokenvault.MaxBatch)
+		for i := range values {
+			values[i] = fmt.Sprintf("%04d", lo+i)
+		}
+		tokens, errs, err := v.TokenizeBatch(bg, "acme", "pin", values)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, tok := range tokens {
+			switch {
+			case errors.Is(errs[i], tokenvault.ErrExhausted):
+				exhausted++
+			case errs[i] != nil:
+				t.Fatalf("value %d: %v", lo+i, errs[i])
+			case seen[tok] || tok == values[i] || len(tok) != 4:
+				t.Fatalf("value %d: token repeated, equal to the value, or reshaped", lo+i)
+			default:
+				seen[tok] = true
+			}
+		}
+	}
+	if exhausted == 0 {
+		t.Fatal("10,000 values in a space of 10,000 tokens: none exhausted")
+	}
+	t.Logf("%d tokens issued, %d values refused with ErrExhausted", len(seen), exhausted)
+}
