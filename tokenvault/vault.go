@@ -826,6 +826,46 @@ func (v *Vault) Delete(ctx context.Context, tenant, policy, token string) error 
 	return nil
 }
 
+// DeleteBatch deletes the records of up to [MaxBatch] tokens of one tenant
+// and policy in one store call: errs[i] is nil, [ErrNotFound] or
+// [ErrInvalidToken] for tokens[i]. err fails the whole call (unknown
+// policy or tenant, [ErrTooMany], [ErrUnsupported] for an FF1 policy, the
+// store failing).
+func (v *Vault) DeleteBatch(ctx context.Context, tenant, policy string, tokens []string) (errs []error, err error) {
+	ps, err := v.policy(tenant, policy)
+	if err != nil {
+		return nil, err
+	}
+	if !ps.stored() {
+		return nil, fmt.Errorf("%w: ff1 tokens have no record to delete (retire the policy's key instead)", ErrUnsupported)
+	}
+	if len(tokens) > MaxBatch {
+		return nil, ErrTooMany
+	}
+	errs = make([]error, len(tokens))
+	var keys []Key
+	var idx []int
+	for i, tok := range tokens {
+		if errs[i] = ps.checkToken(tok); errs[i] == nil {
+			keys = append(keys, Key{Tenant: tenant, Policy: policy, Token: tok})
+			idx = append(idx, i)
+		}
+	}
+	if len(keys) == 0 {
+		return errs, nil
+	}
+	ok, err := v.store.Delete(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	for k, i := range idx {
+		if !ok[k] {
+			errs[i] = ErrNotFound
+		}
+	}
+	return errs, nil
+}
+
 // Forget deletes every record of each of values (up to [MaxBatch]) in
 // tenant, under every policy, those the vault was not opened with
 // included, and returns how many records it deleted: the answer to an

@@ -485,3 +485,27 @@ type batchTokenizer interface {
 }
 
 var _ batchTokenizer = (*tokenvault.Vault)(nil)
+
+func TestDeleteBatch(t *testing.T) {
+	f := newFixture(t)
+	a, _ := f.vault.Tokenize(bg, "acme", tokenvault.PolicySSN, "123-45-6789")
+	b, _ := f.vault.Tokenize(bg, "acme", tokenvault.PolicySSN, "987-65-4321")
+	errs, err := f.vault.DeleteBatch(bg, "acme", tokenvault.PolicySSN, []string{a, "not a token", "000-00-0000", b, a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs[0] != nil || !errors.Is(errs[1], tokenvault.ErrInvalidToken) || !errors.Is(errs[2], tokenvault.ErrNotFound) || errs[3] != nil || !errors.Is(errs[4], tokenvault.ErrNotFound) {
+		t.Fatalf("DeleteBatch errs = %v", errs)
+	}
+	for _, tok := range []string{a, b} {
+		if _, err := f.vault.Detokenize(bg, "acme", tokenvault.PolicySSN, tok); !errors.Is(err, tokenvault.ErrNotFound) {
+			t.Fatalf("after DeleteBatch: %v", err)
+		}
+	}
+	if _, err := f.vault.DeleteBatch(bg, "acme", "ff1", []string{"1234567"}); !errors.Is(err, tokenvault.ErrUnsupported) {
+		t.Fatalf("DeleteBatch on ff1: %v", err)
+	}
+	if _, err := f.vault.DeleteBatch(bg, "acme", tokenvault.PolicySSN, make([]string, tokenvault.MaxBatch+1)); !errors.Is(err, tokenvault.ErrTooMany) {
+		t.Fatalf("DeleteBatch of 1001: %v", err)
+	}
+}

@@ -415,25 +415,42 @@ func runVaultDelete(e *env, v *vaultCmd) error {
 	}
 	defer closeStore()
 	deleted, missing := 0, 0
-	for i, tok := range tokens {
-		err := vault.Delete(ctx, v.tenant, v.policy, tok)
-		var upe *tokenvault.UnknownPolicyError
-		switch {
-		case err == nil:
-			deleted++
-		case errors.Is(err, tokenvault.ErrNotFound):
-			missing++
-		case errors.As(err, &upe):
-			return usageErrorf("--policy %q is not a policy of the vault", v.policy).
-				withHint("the built-in policies are card, ssn, email and opaque; --policies FILE adds yours")
-		case errors.Is(err, tokenvault.ErrInvalidToken):
-			return failure(fmt.Errorf("line %d: %v", i+1, err), fmt.Sprintf("give one token of policy %q per line; %d tokens were deleted before it", v.policy, deleted))
-		default:
-			return failure(fmt.Errorf("line %d: %v", i+1, err), fmt.Sprintf("%d tokens were deleted before it", deleted))
+	for lo := 0; lo < len(tokens); lo += tokenvault.MaxBatch {
+		chunk := tokens[lo:min(lo+tokenvault.MaxBatch, len(tokens))]
+		errs, err := vault.DeleteBatch(ctx, v.tenant, v.policy, chunk)
+		if err != nil {
+			return v.deleteError(err, deleted)
+		}
+		bad := -1
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				deleted++
+			case errors.Is(err, tokenvault.ErrNotFound):
+				missing++
+			case bad < 0:
+				bad = i
+			}
+		}
+		if bad >= 0 {
+			// The other lines of the chunk were processed.
+			return failure(fmt.Errorf("line %d: %v", lo+bad+1, errs[bad]),
+				fmt.Sprintf("give one token of policy %q per line", v.policy),
+				fmt.Sprintf("the valid lines up to line %d were processed: %d tokens deleted, %d not in the vault", lo+len(chunk), deleted, missing))
 		}
 	}
 	fmt.Fprintf(e.stdout, "deleted %d tokens (%d not in the vault)\n", deleted, missing)
 	return nil
+}
+
+// deleteError explains an error that failed a whole delete call.
+func (v *vaultCmd) deleteError(err error, deleted int) error {
+	var upe *tokenvault.UnknownPolicyError
+	if errors.As(err, &upe) {
+		return usageErrorf("--policy %q is not a policy of the vault", v.policy).
+			withHint("the built-in policies are card, ssn, email and opaque; --policies FILE adds yours")
+	}
+	return failure(err, fmt.Sprintf("%d tokens were deleted before it", deleted))
 }
 
 func runVaultForget(e *env, v *vaultCmd) error {
