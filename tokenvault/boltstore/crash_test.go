@@ -140,6 +140,7 @@ func TestCrash(t *testing.T) {
 			t.Fatal(err)
 		}
 		lines := make(chan []issued, 1)
+		first := make(chan struct{})
 		go func() {
 			var got []issued
 			br := bufio.NewReader(stdout)
@@ -150,12 +151,27 @@ func TestCrash(t *testing.T) {
 					break
 				}
 				if f := strings.Fields(line); len(f) == 3 {
+					if len(got) == 0 {
+						close(first)
+					}
 					got = append(got, issued{f[0], f[1], f[2]})
 				}
 			}
 			lines <- got
 		}()
-		time.Sleep(time.Duration(100+r.IntN(900)) * time.Millisecond)
+		// Even rounds kill at a random time after the start (perhaps
+		// before any commit), odd rounds at a random time after the first
+		// batch came back (mid-stream, whatever the machine's speed).
+		if round%2 == 1 {
+			select {
+			case <-first:
+			case <-time.After(time.Minute):
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("round %d: no token from the child within a minute: %s", round, stderr.String())
+			}
+		}
+		time.Sleep(time.Duration(r.IntN(800)) * time.Millisecond)
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
