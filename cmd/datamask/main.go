@@ -12,6 +12,7 @@
 //	                 [--context-from NAME=PATH]... [--ndjson] [FILE]
 //	datamask item encrypt|decrypt --config FILE KEYS [--ndjson] [FILE]
 //	datamask keygen  [-o FILE]
+//	datamask vault   delete|forget|rewrap|sweep [--vault URL] KEYS [flags] [FILE]
 //	KEYS: --kms-key ARN (repeatable) | --aes-key FILE [--key-namespace NS] [--key-name NAME]
 //
 // It reads FILE or standard input and writes JSON to standard output;
@@ -44,6 +45,7 @@ var commands = []command{
 	{name: "decrypt", summary: "decrypt what encrypt wrote", run: runDecrypt},
 	{name: "item", summary: "encrypt or decrypt DynamoDB items (AWS Database Encryption SDK format)", run: runItem},
 	{name: "keygen", summary: "generate a local AES key file for --aes-key", run: runKeygen},
+	{name: "vault", summary: "manage a token vault: delete, forget, rewrap, sweep", run: runVault},
 }
 
 // env is what a command may touch: its standard streams.

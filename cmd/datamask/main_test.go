@@ -65,6 +65,9 @@ func TestScripts(t *testing.T) {
 				ts.Check(err)
 				ts.Check(os.WriteFile(ts.MkAbs(args[2]), append(out, '\n'), 0o644))
 			},
+			"vaulttokenize":   vaultCmds["vaulttokenize"],
+			"vaultdetokenize": vaultCmds["vaultdetokenize"],
+			"sleep":           vaultCmds["sleep"],
 			"kmscalls": func(ts *testscript.TestScript, neg bool, args []string) {
 				s := ts.Value(kmsKey{}).(*kmstest.Server)
 				if len(args) == 1 && args[0] == "reset" {
