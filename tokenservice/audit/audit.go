@@ -135,11 +135,11 @@ type Log struct {
 	once sync.Once
 
 	// Owned by the writer goroutine.
-	w       io.Writer
-	file    *os.File // nil for a stream
-	offset  int64    // the file's length after the last good line
-	seq     uint64
-	prev    string
+	w      io.Writer
+	file   *os.File // nil for a stream
+	offset int64    // the file's length after the last good line
+	seq    uint64
+	prev   string
 
 	mu   sync.Mutex
 	head string // the hash of the last line written
