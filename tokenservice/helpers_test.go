@@ -222,4 +222,3 @@ func (s *syncBuffer) String() string {
 
 // bearer returns the Authorization value of a credential.
 func bearer(cred string) string { return "Bearer " + cred }
-
