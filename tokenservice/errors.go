@@ -3,7 +3,9 @@ package tokenservice
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
+	"strings"
 
 	"github.com/datamask/datamask/tokenvault"
 )
@@ -60,6 +62,10 @@ func isContextErr(err error) bool {
 func vaultError(err error) *apiError {
 	var upe *tokenvault.UnknownPolicyError
 	switch {
+	case transient(err):
+		// A KMS or store server failing, or unreachable, even where the
+		// vault reports the key as unable to decrypt.
+		return newError(http.StatusServiceUnavailable, CodeUnavailable, "the vault's store or keys are unavailable: retry after the time in Retry-After")
 	case errors.As(err, &upe):
 		return newError(http.StatusBadRequest, CodeUnknownPolicy, "the policy is not one of the vault's")
 	case errors.Is(err, tokenvault.ErrTooMany):
@@ -86,6 +92,25 @@ func vaultError(err error) *apiError {
 	// The store or the keys (KMS) failing: transient, as far as the
 	// service can tell.
 	return newError(http.StatusServiceUnavailable, CodeUnavailable, "the vault's store or keys are unavailable: retry after the time in Retry-After")
+}
+
+// transient reports whether err comes from a server answering 5xx or 429,
+// a throttled request, or the network: the AWS SDK's and net's errors, told
+// apart by their methods rather than their types, so that this package
+// needs no AWS SDK.
+func transient(err error) bool {
+	var status interface{ HTTPStatusCode() int }
+	if errors.As(err, &status) {
+		if c := status.HTTPStatusCode(); c >= 500 || c == http.StatusTooManyRequests {
+			return true
+		}
+	}
+	var coded interface{ ErrorCode() string }
+	if errors.As(err, &coded) && strings.Contains(coded.ErrorCode(), "Throttl") {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne)
 }
 
 func trimPrefix(err error) string {

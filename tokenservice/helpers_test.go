@@ -45,8 +45,32 @@ type env struct {
 // newEnv builds an env whose store is wrapped by wrap (if not nil).
 func newEnv(t testing.TB, wrap func(tokenvault.Store) tokenvault.Store) *env {
 	t.Helper()
-	e := &env{kms: kmstest.Start(t), metrics: tokenservice.NewMetrics(), logs: &syncBuffer{}}
+	e := &env{kms: kmstest.Start(t)}
 	e.keyARN = e.kms.CreateKey()
+	dir := t.TempDir()
+	raw, err := boltstore.Open(filepath.Join(dir, "vault.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	e.raw = raw
+	e.open(t, wrap, dir)
+	return e
+}
+
+// newEnvSharing builds a second env on the store and KMS key of e, with
+// keys of its own (cold caches), as a second instance of the service.
+func newEnvSharing(t testing.TB, e *env) *env {
+	t.Helper()
+	e2 := &env{kms: e.kms, keyARN: e.keyARN, raw: e.raw}
+	e2.open(t, nil, t.TempDir())
+	return e2
+}
+
+func (e *env) open(t testing.TB, wrap func(tokenvault.Store) tokenvault.Store, dir string) {
+	t.Helper()
+	e.metrics = tokenservice.NewMetrics()
+	e.logs = &syncBuffer{}
 	client := kms.New(kms.Options{
 		Region:       e.kms.Region(),
 		BaseEndpoint: aws.String(e.kms.URL()),
@@ -56,21 +80,15 @@ func newEnv(t testing.TB, wrap func(tokenvault.Store) tokenvault.Store) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	provider, err := tokenvault.NewProvider(e.metrics.Keyring(kr))
+	e.provider, err = tokenvault.NewProvider(e.metrics.Keyring(kr))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.provider = provider
-	dir := t.TempDir()
-	e.raw, err = boltstore.Open(filepath.Join(dir, "vault.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.raw.Close() })
-	e.store = e.metrics.Store(e.raw)
+	var store tokenvault.Store = e.raw
 	if wrap != nil {
-		e.store = wrap(e.store)
+		store = wrap(store)
 	}
+	e.store = e.metrics.Store(store)
 	policies, err := tokenvault.ParsePolicies([]byte(servicetest.Policies))
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +103,6 @@ func newEnv(t testing.TB, wrap func(tokenvault.Store) tokenvault.Store) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.audit.Close() })
-	return e
 }
 
 // service builds the service of e with opts added.

@@ -134,6 +134,9 @@ type Log struct {
 	done chan struct{}
 	once sync.Once
 
+	closeMu sync.RWMutex // held to queue a request; Close takes it to stop queueing
+	closed  bool
+
 	// Owned by the writer goroutine.
 	w      io.Writer
 	file   *os.File // nil for a stream
@@ -285,13 +288,18 @@ func (l *Log) Head() (string, uint64) {
 // and the next Write tries again.
 func (l *Log) Write(ctx context.Context, ev *Event) error {
 	r := &request{ev: ev, done: make(chan error, 1)}
+	l.closeMu.RLock()
+	if l.closed {
+		l.closeMu.RUnlock()
+		return ErrClosed
+	}
 	select {
 	case l.reqs <- r:
-	case <-l.quit:
-		return ErrClosed
 	case <-ctx.Done():
+		l.closeMu.RUnlock()
 		return ctx.Err()
 	}
+	l.closeMu.RUnlock()
 	// Once queued, the line is waited for: the caller must know whether
 	// it was written.
 	return <-r.done
@@ -301,6 +309,9 @@ func (l *Log) Write(ctx context.Context, ev *Event) error {
 func (l *Log) Close() error {
 	var err error
 	l.once.Do(func() {
+		l.closeMu.Lock()
+		l.closed = true
+		l.closeMu.Unlock()
 		close(l.quit)
 		<-l.done
 		if l.file != nil {
@@ -321,27 +332,25 @@ func (l *Log) writer() {
 	defer close(l.done)
 	for {
 		var group []*request
+		quitting := false
 		select {
 		case r := <-l.reqs:
 			group = append(group, r)
 		case <-l.quit:
-			for {
-				select {
-				case r := <-l.reqs:
-					r.done <- ErrClosed
-				default:
-					return
-				}
-			}
+			// Nothing is queued after quit: write what is, then stop.
+			quitting = true
 		}
 	more:
-		for len(group) < maxGroup {
+		for quitting || len(group) < maxGroup {
 			select {
 			case r := <-l.reqs:
 				group = append(group, r)
 			default:
 				break more
 			}
+		}
+		if len(group) == 0 {
+			return
 		}
 		lines := make([]*line, len(group))
 		for i, r := range group {
@@ -356,6 +365,9 @@ func (l *Log) writer() {
 		err := l.writeLines(lines, time.Time{})
 		for _, r := range group {
 			r.done <- err
+		}
+		if quitting {
+			return
 		}
 	}
 }
