@@ -13,6 +13,9 @@
 //	datamask item encrypt|decrypt --config FILE KEYS [--ndjson] [FILE]
 //	datamask keygen  [-o FILE]
 //	datamask vault   delete|forget|rewrap|sweep [--vault URL] KEYS [flags] [FILE]
+//	datamask serve   [--vault URL] KEYS [--listen ADDR] (--api-keys FILE | --issuer URL --audience ID) [flags]
+//	datamask serve apikey --name NAME --grant GRANT... [--append FILE]
+//	datamask audit verify [--head HASH] FILE
 //	KEYS: --kms-key ARN (repeatable) | --aes-key FILE [--key-namespace NS] [--key-name NAME]
 //
 // It reads FILE or standard input and writes JSON to standard output;
@@ -46,6 +49,8 @@ var commands = []command{
 	{name: "item", summary: "encrypt or decrypt DynamoDB items (AWS Database Encryption SDK format)", run: runItem},
 	{name: "keygen", summary: "generate a local AES key file for --aes-key", run: runKeygen},
 	{name: "vault", summary: "manage a token vault: delete, forget, rewrap, sweep", run: runVault},
+	{name: "serve", summary: "serve the tokenization API (HTTP; API keys or OIDC/Cognito tokens; audited)", run: runServe},
+	{name: "audit", summary: "verify the hash-chained audit trail of datamask serve", run: runAudit},
 }
 
 // env is what a command may touch: its standard streams.
