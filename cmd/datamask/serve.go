@@ -245,7 +245,7 @@ func (c *serveCmd) run(e *env) error {
 		}
 		r, err := tokenservice.ParseRights(data)
 		if err != nil {
-			return usageErrorf("--rights %s: %s", c.rights, strings.TrimPrefix(err.Error(), "tokenservice: rights file: "))
+			return usageErrorf("--rights %s: %s", c.rights, trimPrefixes(err.Error(), "tokenservice: rights file: ", "tokenservice: rights: "))
 		}
 		opts = append(opts, tokenservice.WithRights(r))
 	}
@@ -362,7 +362,7 @@ func (c *serveCmd) authenticator() (tokenservice.Authenticator, error) {
 		}
 		k, err := tokenservice.ParseAPIKeys(data)
 		if err != nil {
-			return nil, usageErrorf("--api-keys %s: %s", c.apiKeys, strings.TrimPrefix(err.Error(), "tokenservice: API keys file")).
+			return nil, usageErrorf("--api-keys %s: %s", c.apiKeys, trimPrefixes(err.Error(), "tokenservice: API keys file, ", "tokenservice: API keys file: ", "tokenservice: ")).
 				withHint("mint keys with 'datamask serve apikey --name NAME --grant GRANT --append " + c.apiKeys + "'")
 		}
 		return k, nil
@@ -377,6 +377,16 @@ func (c *serveCmd) authenticator() (tokenservice.Authenticator, error) {
 		return nil, usageErrorf("%s", strings.TrimPrefix(strings.TrimPrefix(err.Error(), "tokenservice: "), "NewJWTAuthenticator: "))
 	}
 	return a, nil
+}
+
+// trimPrefixes removes the first of prefixes that s starts with.
+func trimPrefixes(s string, prefixes ...string) string {
+	for _, p := range prefixes {
+		if rest, ok := strings.CutPrefix(s, p); ok {
+			return rest
+		}
+	}
+	return s
 }
 
 // readPolicies returns the built-in policies and those of a policies file.
@@ -444,7 +454,11 @@ func runServeAPIKey(e *env, args []string) error {
 	if *appendTo != "" {
 		data, err := os.ReadFile(*appendTo)
 		if err == nil && len(data) > 0 {
-			if _, err := tokenservice.ParseAPIKeys(append(data, append([]byte("\n"), entry...)...)); err != nil {
+			all := append([]byte{}, data...)
+			if all[len(all)-1] != '\n' {
+				all = append(all, '\n')
+			}
+			if _, err := tokenservice.ParseAPIKeys(append(all, entry...)); err != nil {
 				return failure(fmt.Errorf("%s: %s", *appendTo, strings.TrimPrefix(err.Error(), "tokenservice: ")),
 					"each name is used once: choose another --name, or remove the old key's line")
 			}
