@@ -337,4 +337,3 @@ func TestServeSIGKILLUnderLoad(t *testing.T) {
 		t.Errorf("stop after the check: %v", err)
 	}
 }
-
