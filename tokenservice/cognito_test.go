@@ -21,10 +21,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
@@ -35,87 +31,34 @@ import (
 )
 
 // cognito is a user pool of moto_server with a group and a user per
-// caller of the suite, and their tokens from InitiateAuth.
+// caller of the suite (each user in the group of its name), signed in.
 type cognito struct {
-	url, poolID, clientID, issuer, jwksURL string
-	access, id                             map[string]string // caller -> token
-	client                                 *cip.Client
+	issuer, clientID, jwksURL string
+	access, id                map[string]string // caller -> token
 }
 
 var (
 	cognitoOnce sync.Once
 	cognitoPool *cognito
-	cognitoErr  error
 )
 
-// newCognito creates the pool once per test binary (moto_server is
-// shared), with a group per caller holding one user.
+// newCognito creates the pool once per test binary (TestMain keeps
+// moto_server up for all tests).
 func newCognito(t testing.TB) *cognito {
 	t.Helper()
 	url := motoserver.Start(t)
-	cognitoOnce.Do(func() { cognitoPool, cognitoErr = createPool(t, url) })
-	if cognitoErr != nil {
-		t.Fatal(cognitoErr)
+	cognitoOnce.Do(func() {
+		users := map[string][]string{}
+		for _, c := range servicetest.Callers {
+			users[c] = []string{c}
+		}
+		p := motoserver.NewPool(t, url, users)
+		cognitoPool = &cognito{issuer: p.Issuer, clientID: p.ClientID, jwksURL: p.JWKSURL, access: p.Access, id: p.IDTokens}
+	})
+	if cognitoPool == nil {
+		t.Fatal("the Cognito pool could not be created (see the first test that tried)")
 	}
 	return cognitoPool
-}
-
-func createPool(t testing.TB, url string) (*cognito, error) {
-	ctx := t.Context()
-	client := cip.New(cip.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(url),
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-	})
-	pool, err := client.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("datamask-tokenservice")})
-	if err != nil {
-		return nil, fmt.Errorf("CreateUserPool: %v", err)
-	}
-	c := &cognito{url: url, poolID: aws.ToString(pool.UserPool.Id), access: map[string]string{}, id: map[string]string{}, client: client}
-	app, err := client.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{
-		UserPoolId:        pool.UserPool.Id,
-		ClientName:        aws.String("orders"),
-		ExplicitAuthFlows: []types.ExplicitAuthFlowsType{types.ExplicitAuthFlowsTypeAllowUserPasswordAuth, types.ExplicitAuthFlowsTypeAllowRefreshTokenAuth},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("CreateUserPoolClient: %v", err)
-	}
-	c.clientID = aws.ToString(app.UserPoolClient.ClientId)
-	c.issuer = "https://cognito-idp.us-east-1.amazonaws.com/" + c.poolID
-	c.jwksURL = url + "/" + c.poolID + "/.well-known/jwks.json"
-	for _, caller := range servicetest.Callers {
-		const password = "Correct-Horse-9!"
-		if _, err := client.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: pool.UserPool.Id, Username: aws.String(caller)}); err != nil {
-			return nil, fmt.Errorf("AdminCreateUser: %v", err)
-		}
-		if _, err := client.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{
-			UserPoolId: pool.UserPool.Id, Username: aws.String(caller), Password: aws.String(password), Permanent: true,
-		}); err != nil {
-			return nil, fmt.Errorf("AdminSetUserPassword: %v", err)
-		}
-		if _, err := client.CreateGroup(ctx, &cip.CreateGroupInput{UserPoolId: pool.UserPool.Id, GroupName: aws.String(caller)}); err != nil {
-			return nil, fmt.Errorf("CreateGroup: %v", err)
-		}
-		if _, err := client.AdminAddUserToGroup(ctx, &cip.AdminAddUserToGroupInput{
-			UserPoolId: pool.UserPool.Id, Username: aws.String(caller), GroupName: aws.String(caller),
-		}); err != nil {
-			return nil, fmt.Errorf("AdminAddUserToGroup: %v", err)
-		}
-		auth, err := client.InitiateAuth(ctx, &cip.InitiateAuthInput{
-			ClientId:       aws.String(c.clientID),
-			AuthFlow:       types.AuthFlowTypeUserPasswordAuth,
-			AuthParameters: map[string]string{"USERNAME": caller, "PASSWORD": password},
-		})
-		if err != nil {
-			return nil, fmt.Errorf("InitiateAuth: %v", err)
-		}
-		if auth.AuthenticationResult == nil {
-			return nil, fmt.Errorf("InitiateAuth: challenge %s", auth.ChallengeName)
-		}
-		c.access[caller] = aws.ToString(auth.AuthenticationResult.AccessToken)
-		c.id[caller] = aws.ToString(auth.AuthenticationResult.IdToken)
-	}
-	return c, nil
 }
 
 // groupRights maps each caller's group to its grants, with the fixture's
