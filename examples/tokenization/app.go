@@ -72,6 +72,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 // app is the function: the service's handler behind the adapter.
 type app struct {
 	service *tokenservice.Service
+	store   tokenvault.Store
 	adapter *httpadapter.HandlerAdapterV2
 	closers []func() error
 }
@@ -134,6 +135,7 @@ func newApp(ctx context.Context, cfg *config, auditOut, logOut io.Writer) (*app,
 		return nil, fmt.Errorf("DATAMASK_VAULT: %w", err)
 	}
 	a.closers = append(a.closers, closeStore)
+	a.store = store
 	vault, err := tokenvault.Open(ctx, metrics.Store(store), provider, policies)
 	if err != nil {
 		a.Close()
