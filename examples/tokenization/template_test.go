@@ -118,7 +118,10 @@ func TestTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkLeastPrivilege(t, statements(t, doc),
-		func(r any) bool { s, _ := r.(string); return strings.Contains(s, ":kms:") && strings.Contains(s, ":key/") },
+		func(r any) bool {
+			s, _ := r.(string)
+			return strings.Contains(s, ":kms:") && strings.Contains(s, ":key/")
+		},
 		func(r any) bool {
 			s, _ := r.(string)
 			return strings.HasSuffix(s, ":table/datamask-vault") || strings.HasSuffix(s, ":table/datamask-vault/index/*")
