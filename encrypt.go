@@ -7,15 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/datamask/datamask/internal/jsontext"
+	"github.com/datamask/datamask/internal/parallel"
 )
 
 // Encrypt encrypts the JSON document doc, or the values of it that [Fields]
@@ -40,7 +39,11 @@ import (
 // an error matching ErrUnsupportedType for an encryption context that is
 // not valid UTF-8; and the provider's errors, such as [*EncryptKeyError],
 // wrapped with the expression of the field being encrypted (never its
-// value). The first error stops the work still to do.
+// value). The first error stops the work still to do. Once ctx is done no
+// further value is encrypted (the work stops within about one value, even
+// when cached data keys need no call that would notice) and ctx's error is
+// returned; a panic of the provider is raised in the caller's goroutine,
+// however many values are encrypted in parallel.
 func (m *DataMasker) Encrypt(ctx context.Context, doc []byte, opts ...CallOption) ([]byte, error) {
 	cfg, err := newCallConfig("encrypt", opts)
 	if err != nil {
@@ -81,7 +84,7 @@ func (m *DataMasker) Encrypt(ctx context.Context, doc []byte, opts ...CallOption
 // text; and the provider's errors: [*ContextMismatchError] (found before
 // any key is used) and [*DecryptKeyError]. Errors of a field are wrapped
 // with its expression, never its value. The first error stops the work
-// still to do.
+// still to do. ctx and panics are handled as by Encrypt.
 func (m *DataMasker) Decrypt(ctx context.Context, doc []byte, opts ...CallOption) ([]byte, error) {
 	cfg, err := newCallConfig("decrypt", opts)
 	if err != nil {
@@ -299,6 +302,9 @@ func (m *DataMasker) encrypt(ctx context.Context, doc []byte, cfg *callConfig) (
 	}
 	defer d.Release()
 	if !cfg.fieldsSet {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		msg, err := m.provider.Encrypt(ctx, d.Raw(0), cfg.context)
 		if err != nil {
 			return nil, err
@@ -318,9 +324,9 @@ func (m *DataMasker) encrypt(ctx context.Context, doc []byte, cfg *callConfig) (
 	type loc struct{ worker, start, end int }
 	var (
 		locs   = make([]loc, len(sel))
-		arenas = make([][]byte, workersFor(len(sel)))
+		arenas = make([][]byte, parallel.Workers(len(sel)))
 	)
-	err = parallel(ctx, len(sel), len(arenas), func(ctx context.Context, w, i int) error {
+	err = parallel.Do(ctx, len(sel), len(arenas), func(ctx context.Context, w, i int) error {
 		s := sel[i]
 		msg, err := m.provider.Encrypt(ctx, d.Raw(s.node), cfg.context)
 		if err != nil {
@@ -363,6 +369,9 @@ func (m *DataMasker) decrypt(ctx context.Context, doc []byte, cfg *callConfig) (
 		if k := d.Kind(0); k.IsContainer() {
 			return nil, &decryptValueError{reason: "the selected value is " + kindPhrase[k] + ", not a base64 string (give Fields to decrypt values inside it)"}
 		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		return m.decryptValue(ctx, d, 0, nil, cfg.context)
 	}
 
@@ -381,10 +390,10 @@ func (m *DataMasker) decrypt(ctx context.Context, doc []byte, cfg *callConfig) (
 	}
 	var (
 		texts   = make([][]byte, len(sel))
-		scratch = make([][]byte, workersFor(len(sel)))
+		scratch = make([][]byte, parallel.Workers(len(sel)))
 		grown   atomic.Int64
 	)
-	err = parallel(ctx, len(sel), len(scratch), func(ctx context.Context, w, i int) error {
+	err = parallel.Do(ctx, len(sel), len(scratch), func(ctx context.Context, w, i int) error {
 		s := sel[i]
 		pt, err := m.decryptValue(ctx, d, s.node, &scratch[w], cfg.context)
 		if err != nil {
@@ -546,55 +555,6 @@ func appendQuotedBase64(dst, msg []byte) []byte {
 	dst = append(dst, '"')
 	dst = base64.StdEncoding.AppendEncode(dst, msg)
 	return append(dst, '"')
-}
-
-// workersFor returns how many goroutines process n values.
-func workersFor(n int) int {
-	return max(1, min(n, runtime.GOMAXPROCS(0)))
-}
-
-// parallel calls fn for every index in [0, n) on up to workers goroutines
-// (worker numbers 0 to workers-1, each used by one goroutine at a time).
-// The first error cancels the context given to the calls still running,
-// stops the rest and is returned.
-func parallel(ctx context.Context, n, workers int, fn func(ctx context.Context, worker, i int) error) error {
-	if workers <= 1 {
-		for i := range n {
-			if err := fn(ctx, 0, i); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		next    atomic.Int64
-		failed  atomic.Bool
-		errOnce sync.Once
-		first   error
-		wg      sync.WaitGroup
-	)
-	for w := range workers {
-		wg.Go(func() {
-			for !failed.Load() {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				if err := fn(ctx, w, i); err != nil {
-					errOnce.Do(func() {
-						first = err
-						failed.Store(true)
-						cancel()
-					})
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return first
 }
 
 // errorIsContext reports whether err comes from a cancelled or expired

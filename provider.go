@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"time"
 
 	"github.com/datamask/datamask/esdk"
@@ -176,10 +177,15 @@ func WithoutDataKeyCache() ProviderOption {
 // so any of them decrypts), for a local key [ReadLocalKeyring], or any
 // [esdk.Keyring]. Without options it writes suite 0x0578 with 4096-byte
 // frames under the commitment policy REQUIRE_ENCRYPT_REQUIRE_DECRYPT, and
-// caches data keys ([DataKeyCache]), as Powertools does.
+// caches data keys ([DataKeyCache]), as Powertools does. A nil keyring is
+// refused, including a nil pointer such as the *esdk.RawAESKeyring that
+// [ReadLocalKeyring] returns with its error.
 func NewESDKProvider(k esdk.Keyring, opts ...ProviderOption) (*ESDKProvider, error) {
 	if k == nil {
 		return nil, errors.New("datamask: NewESDKProvider: keyring is nil")
+	}
+	if isNil(k) {
+		return nil, fmt.Errorf("datamask: NewESDKProvider: keyring is a nil %T: check the error of the function that returned it", k)
 	}
 	cfg := providerConfig{
 		suite:       esdk.AES256GCMHKDFSHA512CommitKeyECDSAP384,
@@ -240,6 +246,18 @@ func NewESDKProvider(k esdk.Keyring, opts ...ProviderOption) (*ESDKProvider, err
 		cache:       cfg.cache,
 		encOpts:     []esdk.EncryptOption{esdk.WithSuite(cfg.suite), esdk.WithFrameLength(cfg.frameLength)},
 	}, nil
+}
+
+// isNil reports whether k holds a nil pointer,
+// map, slice, func or channel, such as the nil *esdk.RawAESKeyring that
+// ReadLocalKeyring returns with its error: stored, it would only fail (or
+// panic) at the first Encrypt.
+func isNil(k esdk.Keyring) bool {
+	switch v := reflect.ValueOf(k); v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
 }
 
 // Encrypt implements [Provider]: it returns an AWS Encryption SDK message.

@@ -1,0 +1,261 @@
+package datamask_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/datamask/datamask"
+	"github.com/datamask/datamask/esdk"
+)
+
+// cancellingProvider passes calls to a real provider and cancels the
+// caller's context after the first `after` of them: with a warm data key
+// cache nothing below it looks at the context any more.
+type cancellingProvider struct {
+	datamask.Provider
+	after  int64
+	cancel context.CancelFunc
+	calls  atomic.Int64
+}
+
+func (p *cancellingProvider) Encrypt(ctx context.Context, pt []byte, ec map[string]string) ([]byte, error) {
+	if p.calls.Add(1) == p.after {
+		p.cancel()
+	}
+	return p.Provider.Encrypt(ctx, pt, ec)
+}
+
+func (p *cancellingProvider) Decrypt(ctx context.Context, msg []byte, ec map[string]string) ([]byte, error) {
+	if p.calls.Add(1) == p.after {
+		p.cancel()
+	}
+	return p.Provider.Decrypt(ctx, msg, ec)
+}
+
+// TestCancelWarmCache: with the data key cache warm (the default), a
+// cancelled context must stop Encrypt and Decrypt of many fields within
+// about one value per worker and return the context's error. (Issue 8:
+// 200,000 fields ran to the end after cancellation.)
+func TestCancelWarmCache(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	const n, after = 2000, 100
+	doc, _ := manyFields(n)
+	fields := datamask.Fields("$.customers[*].ssn")
+	for _, suite := range suites {
+		t.Run(suiteName(suite), func(t *testing.T) {
+			p, err := datamask.NewESDKProvider(localKeyring(t), datamask.WithSuite(suite))
+			if err != nil {
+				t.Fatal(err)
+			}
+			warm, err := datamask.New(datamask.WithProvider(p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			enc, err := warm.Encrypt(context.Background(), doc, fields) // warms the cache
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := warm.Decrypt(context.Background(), enc, fields); err != nil {
+				t.Fatal(err)
+			}
+
+			for _, op := range []string{"encrypt", "decrypt"} {
+				t.Run(op, func(t *testing.T) {
+					ctx, cancel := context.WithCancel(context.Background())
+					defer cancel()
+					cp := &cancellingProvider{Provider: p, after: after, cancel: cancel}
+					m, err := datamask.New(datamask.WithProvider(cp))
+					if err != nil {
+						t.Fatal(err)
+					}
+					call, in := m.Encrypt, doc
+					if op == "decrypt" {
+						call, in = m.Decrypt, enc
+					}
+					out, err := call(ctx, in, fields)
+					if !errors.Is(err, context.Canceled) || out != nil {
+						t.Fatalf("%s(%d fields) cancelled after %d values = %d bytes, %v; want nil, context.Canceled", op, n, after, len(out), err)
+					}
+					if got := cp.calls.Load(); got > after+2*4 {
+						t.Errorf("%s made %d provider calls; cancellation after %d should stop it within about one value per worker (4)", op, got, after)
+					}
+
+					// Already done before the call: no value at all, with
+					// fields or without.
+					for _, opts := range [][]datamask.CallOption{{fields}, nil} {
+						cp.calls.Store(0)
+						arg := in
+						if op == "decrypt" && opts == nil {
+							arg = []byte(`"` + strings.Repeat("A", 8) + `"`)
+						}
+						if _, err := call(ctx, arg, opts...); !errors.Is(err, context.Canceled) || cp.calls.Load() != 0 {
+							t.Errorf("%s with a cancelled context (fields %v) = %v after %d provider calls, want context.Canceled after none", op, opts != nil, err, cp.calls.Load())
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestCancelDeadline: a deadline that passes during Decrypt of signed
+// (0x0578) values, each costing an ECDSA verification, stops the work.
+func TestCancelDeadline(t *testing.T) {
+	const n = 2000
+	doc, _ := manyFields(n)
+	fields := datamask.Fields("$.customers[*].ssn")
+	p, err := datamask.NewESDKProvider(localKeyring(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := datamask.New(datamask.WithProvider(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := m.Encrypt(context.Background(), doc, fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// The deadline "passes" after 20 values: a context whose Err turns
+	// to DeadlineExceeded, as a real deadline does, without timing.
+	dctx := &deadlineAfter{Context: ctx}
+	cp := &observedProvider{Provider: p, onCall: func(n int64) {
+		if n == 20 {
+			dctx.expired.Store(true)
+		}
+	}}
+	m2, err := datamask.New(datamask.WithProvider(cp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = m2.Decrypt(dctx, enc, fields)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Decrypt past its deadline = %v, want context.DeadlineExceeded", err)
+	}
+	if got := cp.calls.Load(); got > 20+2*int64(runtime.GOMAXPROCS(0)) {
+		t.Errorf("Decrypt made %d provider calls after the deadline passed at 20", got)
+	}
+}
+
+// deadlineAfter is a context whose deadline passes when expired is set.
+type deadlineAfter struct {
+	context.Context
+	expired atomic.Bool
+}
+
+func (c *deadlineAfter) Err() error {
+	if c.expired.Load() {
+		return context.DeadlineExceeded
+	}
+	return c.Context.Err()
+}
+
+// observedProvider counts the calls it passes on and reports each count.
+type observedProvider struct {
+	datamask.Provider
+	calls  atomic.Int64
+	onCall func(n int64)
+}
+
+func (p *observedProvider) Encrypt(ctx context.Context, pt []byte, ec map[string]string) ([]byte, error) {
+	p.onCall(p.calls.Add(1))
+	return p.Provider.Encrypt(ctx, pt, ec)
+}
+
+func (p *observedProvider) Decrypt(ctx context.Context, msg []byte, ec map[string]string) ([]byte, error) {
+	p.onCall(p.calls.Add(1))
+	return p.Provider.Decrypt(ctx, msg, ec)
+}
+
+// panicKeyring panics in the keyring, as a buggy plug-in would.
+type panicKeyring struct{ esdk.Keyring }
+
+type keyringBug struct{ n int }
+
+func (panicKeyring) OnEncrypt(context.Context, *esdk.EncryptionMaterials) error {
+	panic(&keyringBug{n: 8})
+}
+
+func (panicKeyring) OnDecrypt(context.Context, *esdk.DecryptionMaterials, []esdk.EncryptedDataKey) error {
+	panic(&keyringBug{n: 8})
+}
+
+// panicProvider panics on the value "boom".
+type panicProvider struct{ base64Provider }
+
+func (p panicProvider) Encrypt(ctx context.Context, pt []byte, ec map[string]string) ([]byte, error) {
+	if string(pt) == `"boom"` {
+		panic("provider bug")
+	}
+	return p.base64Provider.Encrypt(ctx, pt, ec)
+}
+
+// recovered runs f and returns what it panicked with.
+func recovered(f func()) (v any) {
+	defer func() { v = recover() }()
+	f()
+	return nil
+}
+
+// TestPanicInWorker: a panic of a Provider or keyring reaches the
+// caller's goroutine, with its own value, whatever the number of fields
+// (issue 8: with more than one field it killed the process).
+func TestPanicInWorker(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	ctx := context.Background()
+	m, err := datamask.New(datamask.WithProvider(panicProvider{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{1, 2, 1000} {
+		vals := make([]string, n)
+		for i := range vals {
+			vals[i] = `"ok"`
+		}
+		vals[n-1] = `"boom"`
+		doc := []byte(`{"v": [` + strings.Join(vals, ",") + `]}`)
+		got := recovered(func() { _, _ = m.Encrypt(ctx, doc, datamask.Fields("v[*]")) })
+		if got != "provider bug" {
+			t.Errorf("Encrypt of %d fields, the last panicking: recover() = %v, want the provider's panic", n, got)
+		}
+		// And on decrypt, through a keyring that panics.
+		enc, err := newMasker(t, localKeyring(t)).Encrypt(ctx, []byte(`{"v": [`+strings.Repeat(`1,`, n-1)+`1]}`), datamask.Fields("v[*]"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pk := newMasker(t, panicKeyring{localKeyring(t)}, datamask.WithoutDataKeyCache())
+		got = recovered(func() { _, _ = pk.Decrypt(ctx, enc, datamask.Fields("v[*]")) })
+		if b, ok := got.(*keyringBug); !ok || b.n != 8 {
+			t.Errorf("Decrypt of %d fields with a panicking keyring: recover() = %#v, want the keyring's panic", n, got)
+		}
+	}
+}
+
+// TestNewESDKProviderTypedNil: the nil *esdk.RawAESKeyring that
+// ReadLocalKeyring returns with its error is refused, not stored.
+func TestNewESDKProviderTypedNil(t *testing.T) {
+	k, readErr := datamask.ReadLocalKeyring(t.TempDir() + "/missing.key")
+	if readErr == nil {
+		t.Fatal("ReadLocalKeyring(missing file) = nil error")
+	}
+	var nilKMS esdk.Keyring = (*esdk.MultiKeyring)(nil)
+	for _, tt := range []struct {
+		name string
+		k    esdk.Keyring
+	}{
+		{"ReadLocalKeyring's result", k},
+		{"nil *esdk.MultiKeyring", nilKMS},
+		{"nil interface", nil},
+	} {
+		p, err := datamask.NewESDKProvider(tt.k)
+		if err == nil || p != nil || !strings.Contains(err.Error(), "nil") {
+			t.Errorf("NewESDKProvider(%s) = %v, %v; want an error saying the keyring is nil", tt.name, p, err)
+		}
+	}
+}
