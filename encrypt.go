@@ -3,10 +3,12 @@ package datamask
 import (
 	"bytes"
 	"context"
+	"encoding"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -99,7 +101,8 @@ func (m *DataMasker) Decrypt(ctx context.Context, doc []byte, opts ...CallOption
 // a []byte is JSON text, used as it is. A string given with [Fields] is
 // read as JSON text, as [DataMasker.EraseValue] does; without Fields a
 // string is a value like any other, and is the JSON string that becomes
-// one message.
+// one message. Named string and byte-slice types count as string and
+// []byte unless they implement json.Marshaler or encoding.TextMarshaler.
 //
 // A value the codec cannot marshal gives an error matching
 // [ErrUnsupportedType] whose cause stays reachable by [errors.As].
@@ -121,15 +124,27 @@ func (m *DataMasker) EncryptValue(ctx context.Context, v any, opts ...CallOption
 // Encrypt returned: a json.RawMessage or a []byte is JSON text, used as it
 // is; a string is, without [Fields], the encrypted value itself (the
 // base64 text) and, with Fields, JSON text; any other value is marshalled
-// with the codec.
+// with the codec. Named string and byte-slice types count as string and
+// []byte unless they implement json.Marshaler or encoding.TextMarshaler.
 //
-// A value the codec cannot marshal, or a decrypted document it cannot
-// unmarshal into out, gives an error matching [ErrUnsupportedType] whose
-// cause stays reachable by [errors.As].
+// out must be a non-nil pointer. A *[]byte (or a pointer to another
+// byte-slice type without its own unmarshalling) receives the decrypted
+// JSON text, as a json.RawMessage would. Any other out is replaced by a
+// value unmarshalled afresh, not merged into: on any error out is left as
+// it was.
+//
+// An out that is not a non-nil pointer, a value the codec cannot marshal,
+// or a decrypted document it cannot unmarshal into out, gives an error
+// matching [ErrUnsupportedType] whose cause stays reachable by
+// [errors.As].
 func (m *DataMasker) DecryptValue(ctx context.Context, v any, out any, opts ...CallOption) error {
 	cfg, err := newCallConfig("decrypt", opts)
 	if err != nil {
 		return err
+	}
+	rv := reflect.ValueOf(out)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return fmt.Errorf("%w: DecryptValue: out must be a non-nil pointer, not a %T", ErrUnsupportedType, out)
 	}
 	doc, err := m.valueDoc(v, cfg.fieldsSet)
 	if err != nil {
@@ -139,20 +154,28 @@ func (m *DataMasker) DecryptValue(ctx context.Context, v any, out any, opts ...C
 	if err != nil {
 		return err
 	}
+	dst := rv.Elem()
+	if isByteSlice(dst.Type()) && !unmarshalsItself(rv.Type()) {
+		dst.Set(reflect.ValueOf(bytes.Clone(plain)).Convert(dst.Type()))
+		return nil
+	}
 	unmarshal := m.unmarshal
 	if unmarshal == nil {
 		unmarshal = jsonUnmarshal
 	}
-	if err := unmarshal(plain, out); err != nil {
+	fresh := reflect.New(dst.Type())
+	if err := unmarshal(plain, fresh.Interface()); err != nil {
 		return &unmarshalError{typ: fmt.Sprintf("%T", out), cause: err}
 	}
+	dst.Set(fresh.Elem())
 	return nil
 }
 
 // valueDoc turns the v of a Value method into JSON text: a json.RawMessage
 // or a []byte (what Encrypt returns) as it is, a string as JSON text when
 // fields are given and as a JSON string otherwise, anything else through
-// the codec.
+// the codec. Named string and byte-slice types count as string and []byte
+// unless they marshal themselves.
 func (m *DataMasker) valueDoc(v any, fields bool) ([]byte, error) {
 	switch v := v.(type) {
 	case json.RawMessage:
@@ -160,12 +183,52 @@ func (m *DataMasker) valueDoc(v any, fields bool) ([]byte, error) {
 	case []byte:
 		return v, nil
 	case string:
-		if fields {
-			return []byte(v), nil
+		return stringDoc(v, fields), nil
+	case nil:
+		return m.marshalValue(v)
+	}
+	if t := reflect.TypeOf(v); !marshalsItself(t) {
+		rv := reflect.ValueOf(v)
+		switch {
+		case t.Kind() == reflect.String:
+			return stringDoc(rv.String(), fields), nil
+		case isByteSlice(t):
+			return rv.Convert(byteSliceType).Bytes(), nil
 		}
-		return jsontext.AppendQuote(nil, v), nil
 	}
 	return m.marshalValue(v)
+}
+
+// stringDoc is the JSON text of a string value: the string itself with
+// fields, else the JSON string holding it.
+func stringDoc(s string, fields bool) []byte {
+	if fields {
+		return []byte(s)
+	}
+	return jsontext.AppendQuote(nil, s)
+}
+
+var (
+	byteSliceType       = reflect.TypeFor[[]byte]()
+	jsonMarshalerType   = reflect.TypeFor[json.Marshaler]()
+	textMarshalerType   = reflect.TypeFor[encoding.TextMarshaler]()
+	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+// isByteSlice reports whether t is []byte or a named type convertible to
+// and from it.
+func isByteSlice(t reflect.Type) bool {
+	return t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8 && byteSliceType.ConvertibleTo(t)
+}
+
+func marshalsItself(t reflect.Type) bool {
+	return t.Implements(jsonMarshalerType) || t.Implements(textMarshalerType)
+}
+
+// unmarshalsItself reports whether the pointer type pt unmarshals itself.
+func unmarshalsItself(pt reflect.Type) bool {
+	return pt.Implements(jsonUnmarshalerType) || pt.Implements(textUnmarshalerType)
 }
 
 // unmarshalError keeps the codec's error reachable while its text, which
@@ -221,9 +284,10 @@ func (e *fieldError) Error() string {
 func (e *fieldError) Unwrap() error { return e.err }
 
 // checkContext refuses an encryption context the AWS Encryption SDK cannot
-// bind: keys reserved by the SDK, and text that is not UTF-8 (the Go
-// counterpart of Powertools' non-string context values). Keys are public
-// (stored in the clear in every message) and may be quoted; values are not.
+// bind: empty keys, keys reserved by the SDK, and text that is not UTF-8
+// (the Go counterpart of Powertools' non-string context values). Keys are
+// public (stored in the clear in every message) and may be quoted; values
+// are not.
 func checkContext(op string, ec map[string]string) error {
 	keys := make([]string, 0, len(ec))
 	for k := range ec {
@@ -231,6 +295,9 @@ func checkContext(op string, ec map[string]string) error {
 	}
 	slices.Sort(keys) // the same error whatever the map order
 	for _, k := range keys {
+		if k == "" {
+			return fmt.Errorf("datamask: %s: an encryption context key is empty: give each pair a key, such as \"tenant\"", op)
+		}
 		if !utf8.ValidString(k) {
 			return fmt.Errorf("%w: %s: an encryption context key is not valid UTF-8", ErrUnsupportedType, op)
 		}
@@ -242,6 +309,32 @@ func checkContext(op string, ec map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// maxContextLen is the largest serialized encryption context an AWS
+// Encryption SDK message holds: a 2-byte count, then each key and value
+// with a 2-byte length, in at most 65,535 bytes.
+const maxContextLen = 0xFFFF
+
+// checkContextSize refuses, before any key is used, an encryption context
+// too large for a message header, counting the aws-crypto-public-key pair
+// that p adds when it signs (extra bytes).
+func checkContextSize(ec map[string]string, extra int) error {
+	if len(ec) == 0 {
+		return nil
+	}
+	n := 2 + extra
+	for k, v := range ec {
+		n += 4 + len(k) + len(v)
+	}
+	if n <= maxContextLen {
+		return nil
+	}
+	msg := fmt.Sprintf("datamask: encrypt: the encryption context is %d bytes serialized, more than the %d an AWS Encryption SDK message holds", n, maxContextLen)
+	if extra > 0 {
+		msg += fmt.Sprintf(" (counting the %d bytes of the aws-crypto-public-key pair that a signed suite adds)", extra)
+	}
+	return errors.New(msg + ": bind fewer or shorter pairs")
 }
 
 // reservedContextPrefix starts the encryption context keys that the AWS
@@ -294,6 +387,9 @@ func (m *DataMasker) encrypt(ctx context.Context, doc []byte, cfg *callConfig) (
 		return nil, ErrNoProvider
 	}
 	if err := checkContext("encrypt", cfg.context); err != nil {
+		return nil, err
+	}
+	if err := checkContextSize(cfg.context, contextOverhead(m.provider)); err != nil {
 		return nil, err
 	}
 	d, err := parseDoc(doc)

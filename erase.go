@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/datamask/datamask/internal/jsonpath"
 	"github.com/datamask/datamask/internal/jsontext"
@@ -56,7 +57,9 @@ func (m *DataMasker) Erase(doc []byte, opts ...CallOption) ([]byte, error) {
 // turn a []byte into a base64 string). A string given with [Fields] or
 // [MaskingRules] is read as JSON text (as Powertools does with a JSON
 // string), so the result is the erased document, not a string; without
-// fields a string is a value like any other and becomes "*****".
+// fields a string is a value like any other and becomes "*****". Named
+// string and byte-slice types count as string and []byte unless they
+// implement json.Marshaler or encoding.TextMarshaler.
 //
 // A value the codec cannot marshal gives an error matching
 // [ErrUnsupportedType] whose cause stays reachable by [errors.As].
@@ -164,7 +167,7 @@ func (m *DataMasker) erase(doc []byte, cfg *callConfig) ([]byte, error) {
 		}
 	default:
 		mk := defaultMasker
-		if cfg.mask != nil && *cfg.mask != (MaskRule{}) { // CustomMask("") is the default mask
+		if cfg.mask != nil {
 			if mk, err = m.masker(*cfg.mask, cfg.maskFrom); err != nil {
 				return nil, err
 			}
@@ -329,6 +332,17 @@ func (m *DataMasker) path(expr string) (*jsonpath.Path, error) {
 		if p != nil {
 			return p, nil
 		}
+	}
+	if !utf8.ValidString(expr) {
+		off := 0
+		for off < len(expr) {
+			r, size := utf8.DecodeRuneInString(expr[off:])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			off += size
+		}
+		return nil, &InvalidPathError{Expression: expr, Offset: off, Err: errors.New("not valid UTF-8")}
 	}
 	p, err := jsonpath.Compile(expr)
 	if err != nil {

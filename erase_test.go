@@ -41,7 +41,6 @@ func TestErase(t *testing.T) {
 		{"regex filter dialect", `[{"n":"John"},{"n":"Ana"}]`, []datamask.CallOption{F("$[?(@.n =~ 'oh')].n")}, `[{"n":"*****"},{"n":"Ana"}]`},
 
 		// Fields with a mask option: leaf by leaf.
-		{"empty custom mask is the default", `{"a":[1,{"b":2}],"c":{"d":3}}`, []datamask.CallOption{F("a", "c"), datamask.CustomMask("")}, `{"a":["*****","*****"],"c":"*****"}`},
 		{"custom on array", `{"a":["x",{"y":1}]}`, []datamask.CallOption{F("a"), datamask.CustomMask("NO")}, `{"a":["NO",{"y":"NO"}]}`},
 		{"custom used as given", `{"a":"x"}`, []datamask.CallOption{F("a"), datamask.CustomMask("a \"long\" mask é<>")}, `{"a":"a \"long\" mask é<>"}`},
 		{"dynamic number", `{"age":30}`, []datamask.CallOption{F("age"), datamask.DynamicMask()}, `{"age":"**"}`},
@@ -151,6 +150,10 @@ func TestEraseErrors(t *testing.T) {
 			func(err error) bool { return err != nil }, "DynamicMask conflicts with CustomMask"},
 		{"context on erase", doc, []datamask.CallOption{datamask.EncryptionContext(map[string]string{"a": "b"})},
 			func(err error) bool { return err != nil }, "EncryptionContext applies only to Encrypt and Decrypt"},
+		{"empty custom mask", doc, []datamask.CallOption{F("card"), datamask.CustomMask("")},
+			func(err error) bool { return err != nil }, "CustomMask: the mask is empty"},
+		{"path not UTF-8", doc, []datamask.CallOption{F("$.card\xff")},
+			func(err error) bool { return errors.As(err, &ipe) && ipe.Offset == 6 }, `invalid field expression "$.card\xff" at offset 6: not valid UTF-8`},
 		{"empty fields", doc, []datamask.CallOption{F()},
 			func(err error) bool { return err != nil }, "no expression given"},
 	}

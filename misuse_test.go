@@ -2,6 +2,7 @@ package datamask_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"runtime"
 	"strings"
@@ -257,5 +258,160 @@ func TestNewESDKProviderTypedNil(t *testing.T) {
 		if err == nil || p != nil || !strings.Contains(err.Error(), "nil") {
 			t.Errorf("NewESDKProvider(%s) = %v, %v; want an error saying the keyring is nil", tt.name, p, err)
 		}
+	}
+}
+
+// Named types of the kinds the Value methods treat specially.
+type (
+	docText   string
+	docBytes  []byte
+	ssnString string
+)
+
+// TestValueEdges: DecryptValue into *[]byte, named string and byte-slice
+// types like string and []byte, and out untouched when DecryptValue
+// fails (issue 8, item 8).
+func TestValueEdges(t *testing.T) {
+	ctx := context.Background()
+	m := newMasker(t, localKeyring(t), datamask.WithSuite(esdk.AES256GCMHKDFSHA512CommitKey))
+	doc := `{"name": "Ana", "ssn": "123-45-6789"}`
+	fields := datamask.Fields("ssn")
+
+	t.Run("into *[]byte", func(t *testing.T) {
+		enc, err := m.Encrypt(ctx, []byte(doc), fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []byte
+		if err := m.DecryptValue(ctx, enc, &got, fields); err != nil || string(got) != doc {
+			t.Errorf("DecryptValue(into *[]byte) = %q, %v; want the JSON text %q", got, err, doc)
+		}
+		// A whole value that is a JSON string: its JSON text, quotes
+		// included, as json.RawMessage would hold it.
+		whole, err := m.EncryptValue(ctx, "hello")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b docBytes
+		if err := m.DecryptValue(ctx, whole, &b); err != nil || string(b) != `"hello"` {
+			t.Errorf("DecryptValue(into *docBytes) = %q, %v; want %q", b, err, `"hello"`)
+		}
+	})
+	t.Run("named string and bytes in", func(t *testing.T) {
+		for _, v := range []any{docText(doc), docBytes(doc)} {
+			enc, err := m.EncryptValue(ctx, v, fields)
+			if err != nil {
+				t.Fatalf("EncryptValue(%T) = %v", v, err)
+			}
+			if !strings.Contains(string(enc), `"name": "Ana"`) {
+				t.Errorf("EncryptValue(%T with fields) = %s, want the document with ssn encrypted", v, enc)
+			}
+			var back map[string]string
+			if err := m.DecryptValue(ctx, docBytes(enc), &back, fields); err != nil || back["ssn"] != "123-45-6789" {
+				t.Errorf("DecryptValue(docBytes) = %v, %v", back, err)
+			}
+			erased, err := m.EraseValue(v, fields)
+			if err != nil || string(erased) != `{"name": "Ana", "ssn": "*****"}` {
+				t.Errorf("EraseValue(%T) = %s, %v", v, erased, err)
+			}
+		}
+		// Without fields a named string is a string value, as string is.
+		enc, err := m.EncryptValue(ctx, ssnString("123-45-6789"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s string
+		if err := m.DecryptValue(ctx, docText(mustUnquote(t, enc)), &s); err != nil || s != "123-45-6789" {
+			t.Errorf("DecryptValue(docText of the base64) = %q, %v", s, err)
+		}
+	})
+	t.Run("failed DecryptValue leaves out untouched", func(t *testing.T) {
+		type record struct {
+			Name string `json:"name"`
+			SSN  int    `json:"ssn"` // the decrypted ssn is a string: unmarshalling fails
+		}
+		enc, err := m.Encrypt(ctx, []byte(doc), fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := record{Name: "unchanged", SSN: 7}
+		err = m.DecryptValue(ctx, enc, &out, fields)
+		if !errors.Is(err, datamask.ErrUnsupportedType) {
+			t.Fatalf("DecryptValue(into a mismatched struct) = %v, want ErrUnsupportedType", err)
+		}
+		if out != (record{Name: "unchanged", SSN: 7}) {
+			t.Errorf("failed DecryptValue changed out to %+v", out)
+		}
+		checkNoSecrets(t, err, "123-45-6789")
+		// A decryption failure leaves it too.
+		if err := m.DecryptValue(ctx, enc, &out); err == nil || out.Name != "unchanged" {
+			t.Errorf("DecryptValue without fields = %v, out %+v; want an error and out untouched", err, out)
+		}
+	})
+	t.Run("out must be a non-nil pointer", func(t *testing.T) {
+		enc, err := m.Encrypt(ctx, []byte(doc), fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var nilMap *map[string]any
+		for _, out := range []any{nil, map[string]any{}, nilMap} {
+			if err := m.DecryptValue(ctx, enc, out, fields); !errors.Is(err, datamask.ErrUnsupportedType) {
+				t.Errorf("DecryptValue(out %T) = %v, want ErrUnsupportedType", out, err)
+			}
+		}
+	})
+}
+
+func mustUnquote(t *testing.T, b []byte) string {
+	t.Helper()
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestContextRefusals: an empty key is refused by the library as by the
+// CLI; a context larger than a message header holds is refused before
+// any key is used (issue 8, item 5).
+func TestContextRefusals(t *testing.T) {
+	ctx := context.Background()
+	for _, suite := range suites {
+		t.Run(suiteName(suite), func(t *testing.T) {
+			k := &countingKeyring{Keyring: localKeyring(t)}
+			m := newMasker(t, k, datamask.WithSuite(suite))
+			pairLimit := 0xFFFF - 2 - 4 // one pair: count, lengths
+			if suite.Signing() {
+				pairLimit -= 93 // aws-crypto-public-key and its value
+			}
+			fits := map[string]string{"k": strings.Repeat("v", pairLimit-1)}
+			over := map[string]string{"k": strings.Repeat("v", pairLimit)}
+			if _, err := m.Encrypt(ctx, []byte(`{"a": 1}`), datamask.EncryptionContext(fits)); err != nil {
+				t.Errorf("Encrypt with a context of exactly 65,535 bytes serialized = %v", err)
+			}
+			k.encrypts.Store(0)
+			for name, ec := range map[string]map[string]string{
+				"empty key": {"": "x"},
+				"too large": over,
+				"too large, sum": {"a": strings.Repeat("v", 40000), "b": strings.Repeat("v", 40000)},
+			} {
+				for _, opts := range [][]datamask.CallOption{nil, {datamask.Fields("a")}} {
+					_, err := m.Encrypt(ctx, []byte(`{"a": 1}`), append(opts, datamask.EncryptionContext(ec))...)
+					if err == nil || k.encrypts.Load() != 0 {
+						t.Fatalf("Encrypt with context %s = %v after %d keyring calls, want an error before any", name, err, k.encrypts.Load())
+					}
+					checkNoSecrets(t, err, "vvvv")
+				}
+				p, _ := datamask.NewESDKProvider(localKeyring(t), datamask.WithSuite(suite))
+				if name != "empty key" {
+					if _, err := p.Encrypt(ctx, []byte("1"), ec); err == nil || !strings.Contains(err.Error(), "65535") {
+						t.Errorf("ESDKProvider.Encrypt with context %s = %v, want the size error", name, err)
+					}
+				}
+			}
+			if _, err := m.Decrypt(ctx, []byte(`{"a": "x"}`), datamask.Fields("a"), datamask.EncryptionContext(map[string]string{"": "x"})); err == nil || !strings.Contains(err.Error(), "empty") {
+				t.Errorf("Decrypt with an empty context key = %v, want it refused", err)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package datamask
 import (
 	"cmp"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -264,6 +265,9 @@ func isNil(k esdk.Keyring) bool {
 // It fails with [*EncryptKeyError] when the keyring cannot produce a data
 // key (for example KMS refused GenerateDataKey).
 func (p *ESDKProvider) Encrypt(ctx context.Context, plaintext []byte, encryptionContext map[string]string) ([]byte, error) {
+	if err := checkContextSize(encryptionContext, contextOverhead(p)); err != nil {
+		return nil, err
+	}
 	opts := append(p.encOpts[:len(p.encOpts):len(p.encOpts)], esdk.WithEncryptionContext(encryptionContext))
 	// Key errors come out as *EncryptKeyError (see keyErrorCMM); the
 	// others (a cancelled ctx, a failing random source) as they are.
@@ -283,6 +287,20 @@ func (p *ESDKProvider) Decrypt(ctx context.Context, ciphertext []byte, encryptio
 		return nil, decryptError(err)
 	}
 	return pt, nil
+}
+
+// publicKeyPairLen is the serialized size of the aws-crypto-public-key
+// pair a signed suite adds to the context: two lengths, the key, and the
+// base64 of a compressed P-384 point (49 bytes, 68 characters).
+var publicKeyPairLen = 4 + len(esdk.PublicKeyContextKey) + base64.StdEncoding.EncodedLen(49)
+
+// contextOverhead returns how many bytes p adds to an encryption context
+// when it serializes it.
+func contextOverhead(p Provider) int {
+	if e, ok := p.(*ESDKProvider); ok && e.suite.Signing() {
+		return publicKeyPairLen
+	}
+	return 0
 }
 
 // Suite returns the algorithm suite Encrypt writes.
