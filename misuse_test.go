@@ -391,8 +391,8 @@ func TestContextRefusals(t *testing.T) {
 			}
 			k.encrypts.Store(0)
 			for name, ec := range map[string]map[string]string{
-				"empty key": {"": "x"},
-				"too large": over,
+				"empty key":      {"": "x"},
+				"too large":      over,
 				"too large, sum": {"a": strings.Repeat("v", 40000), "b": strings.Repeat("v", 40000)},
 			} {
 				for _, opts := range [][]datamask.CallOption{nil, {datamask.Fields("a")}} {
