@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"sync/atomic"
 	"unicode/utf8"
 
+	"github.com/datamask/datamask/esdk"
 	"github.com/datamask/datamask/internal/jsontext"
 	"github.com/datamask/datamask/internal/parallel"
 )
@@ -66,14 +68,14 @@ func (m *DataMasker) Encrypt(ctx context.Context, doc []byte, opts ...CallOption
 // Expressions are resolved against the input, as for Encrypt. An
 // expression that selects nothing there but selects inside a decrypted
 // value (it was covered by another expression on encrypt, as "a.b" is by
-// "a") counts as matched. A filter sees the document as it is: a value it
-// selected whole on encrypt is now a base64 string, which it no longer
-// selects, and a value another expression encrypted shows its base64 text.
-// Decrypt the first with an expression that selects the strings in their
-// place, such as "$.address[?match(@, '.*')]" for
-// "$.address[?(@.postcode > 50000)]" (RFC 9535 match() holds only for
-// strings), and the second in a call before the one whose filter tests
-// them.
+// "a") counts as matched. A filter ("$.address[?(@.city == 'X')]")
+// selects, besides the candidates its condition holds for, those that are
+// strings holding an AWS Encryption SDK message (recognised by the first
+// bytes of its header): the values it selected whole on encrypt are such
+// strings now, and its condition can no longer see into them. So Decrypt
+// with the fields of Encrypt works for filters too. A filter condition
+// that tests a value another expression encrypted sees its base64 text:
+// decrypt that expression in an earlier call.
 //
 // Messages written by Powertools for AWS Lambda, the AWS Encryption SDKs
 // and the AWS Encryption SDK CLI decrypt here when their plaintext is JSON
@@ -352,10 +354,16 @@ type selected struct {
 
 // selectValues resolves cfg.fields in d and returns the outermost selected
 // values in document order. A value selected by several expressions is
-// attributed to the first of them.
-func (m *DataMasker) selectValues(d *jsontext.Doc, cfg *callConfig) ([]selected, error) {
+// attributed to the first of them. With messages (decrypt), a filter
+// selector also selects its candidates that hold an encrypted message,
+// which is what it selected on encrypt.
+func (m *DataMasker) selectValues(d *jsontext.Doc, cfg *callConfig, messages bool) ([]selected, error) {
+	var also func(int) bool
+	if messages {
+		also = func(n int) bool { return holdsMessage(d, n) }
+	}
 	var sel []selected
-	err := m.resolve(d, cfg.fields, cfg, func(i int, nodes []int) {
+	err := m.resolve(d, cfg.fields, cfg, also, func(i int, nodes []int) {
 		for _, n := range nodes {
 			sel = append(sel, selected{node: n, expr: i})
 		}
@@ -407,7 +415,7 @@ func (m *DataMasker) encrypt(ctx context.Context, doc []byte, cfg *callConfig) (
 		}
 		return appendQuotedBase64(nil, msg), nil
 	}
-	sel, err := m.selectValues(d, cfg)
+	sel, err := m.selectValues(d, cfg, false)
 	if err != nil {
 		return nil, err
 	}
@@ -474,7 +482,7 @@ func (m *DataMasker) decrypt(ctx context.Context, doc []byte, cfg *callConfig) (
 	// Expressions that select nothing may select inside values that other
 	// expressions covered on encrypt: they are checked against the result.
 	var unmatched []string
-	sel, err := m.selectValues(d, &callConfig{fields: cfg.fields, allowMissing: true, missing: &unmatched})
+	sel, err := m.selectValues(d, &callConfig{fields: cfg.fields, allowMissing: true, missing: &unmatched}, true)
 	if err != nil {
 		return nil, err
 	}
@@ -608,6 +616,37 @@ func (m *DataMasker) decryptValue(ctx context.Context, d *jsontext.Doc, n int, s
 		return nil, err
 	}
 	return pt, nil
+}
+
+// holdsMessage reports whether node n of d is a string holding the
+// standard base64 of what starts an AWS Encryption SDK message: a format
+// version (2, or 1 with its message type 0x80) and a known algorithm
+// suite. Ordinary text almost never starts so ("AgR4", "AgV4" for the
+// suites datamask writes), so a filter on decrypt selects the values it
+// encrypted and nothing else.
+func holdsMessage(d *jsontext.Doc, n int) bool {
+	if d.Kind(n) != jsontext.String {
+		return false
+	}
+	raw := d.Raw(n)
+	text := raw[1 : len(raw)-1]
+	if bytes.IndexByte(text, '\\') >= 0 {
+		text = d.AppendStr(nil, n)
+	}
+	if len(text) < 8 {
+		return false
+	}
+	var b [6]byte
+	if _, err := base64.StdEncoding.Decode(b[:], text[:8]); err != nil {
+		return false
+	}
+	switch b[0] {
+	case 2:
+		return esdk.Suite(binary.BigEndian.Uint16(b[1:3])).Known()
+	case 1:
+		return b[1] == 0x80 && esdk.Suite(binary.BigEndian.Uint16(b[2:4])).Known()
+	}
+	return false
 }
 
 // kindPhrase names a kind of JSON value in error messages.

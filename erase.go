@@ -262,7 +262,7 @@ func (m *DataMasker) erase(doc []byte, cfg *callConfig) ([]byte, error) {
 // else 0). It applies the missing-field policy of cfg.
 func (m *DataMasker) resolveTargets(d *jsontext.Doc, exprs []string, perRule bool, cfg *callConfig) ([]target, error) {
 	var targets []target
-	err := m.resolve(d, exprs, cfg, func(i int, nodes []int) {
+	err := m.resolve(d, exprs, cfg, nil, func(i int, nodes []int) {
 		r := 0
 		if perRule {
 			r = i
@@ -281,15 +281,20 @@ func (m *DataMasker) resolveTargets(d *jsontext.Doc, exprs []string, perRule boo
 // fields, in which case it is appended to cfg.missing. In a scalar
 // document only the document itself ("$") can be selected: an expression
 // that selects nothing there is [ErrUnsupportedType]. Encrypt and Decrypt
-// with fields reuse it.
-func (m *DataMasker) resolve(d *jsontext.Doc, exprs []string, cfg *callConfig, found func(i int, nodes []int)) error {
+// with fields reuse it. If also is not nil, filter selectors also select
+// the candidates it accepts (see jsonpath.Path.AppendNodesAlso).
+func (m *DataMasker) resolve(d *jsontext.Doc, exprs []string, cfg *callConfig, also func(int) bool, found func(i int, nodes []int)) error {
 	var buf []int
 	for i, e := range exprs {
 		p, err := m.path(e)
 		if err != nil {
 			return err
 		}
-		buf = p.AppendNodes(buf[:0], d)
+		if also != nil {
+			buf = p.AppendNodesAlso(buf[:0], d, also)
+		} else {
+			buf = p.AppendNodes(buf[:0], d)
+		}
 		if len(buf) == 0 {
 			if k := d.Kind(0); !k.IsContainer() {
 				return fmt.Errorf("%w: fields need an object or array document, not a %s", ErrUnsupportedType, k)

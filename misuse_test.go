@@ -415,3 +415,46 @@ func TestContextRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestDecryptFilterFields: Decrypt with the filter expressions given to
+// Encrypt restores the values the filters selected whole, which are now
+// encrypted strings their conditions cannot see into (issue 8, item 6).
+func TestDecryptFilterFields(t *testing.T) {
+	ctx := context.Background()
+	m := newMasker(t, localKeyring(t), datamask.WithSuite(esdk.AES256GCMHKDFSHA512CommitKey))
+	addr := `{"address": [{"street": "1 Main St", "city": "X", "postcode": 12345}, {"street": "2 Side St", "city": "Y", "postcode": 67890}, "AgR4 not a message", "abcdabcd"],` +
+		` "tags": ["secret", "public", "secret"], "n": {"deep": [{"kind": "pii", "v": 1}, {"kind": "ok", "v": 2}]}}`
+	for _, fields := range [][]string{
+		{`$.address[?(@.city == "X")]`},
+		{`$.address[?(@.postcode > 50000)]`},
+		{`address[?(@.city == "Y")]`}, // the Powertools dialect
+		{`$.tags[?(@ == "secret")]`},
+		{`$..[?(@.kind == "pii")]`},
+		{`$.address[?(@.city == "X")]`, `$.address[?(@.city == "X")].street`}, // covered
+		{`$.address[?(@.city == "X")].street`},                               // a filter that still sees its candidates
+		{`$.address[?(@.city == "X")]`, `$.tags[0]`},
+	} {
+		opts := []datamask.CallOption{datamask.Fields(fields...)}
+		enc, err := m.Encrypt(ctx, []byte(addr), opts...)
+		if err != nil {
+			t.Fatalf("Encrypt(%q) = %v", fields, err)
+		}
+		back, err := m.Decrypt(ctx, enc, opts...)
+		if err != nil || string(back) != addr {
+			t.Errorf("Decrypt(Encrypt(%q)) with the same fields = %s, %v; want the input", fields, back, err)
+		}
+	}
+
+	// A filter never selects a string that holds no message: "public",
+	// the base64-looking "abcdabcd" and "AgR4 not a message" stay as they
+	// are, and an expression whose candidates hold no message is missing.
+	enc, err := m.Encrypt(ctx, []byte(addr), datamask.Fields(`$.tags[?(@ == "secret")]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.Decrypt(ctx, enc, datamask.Fields(`$.address[?(@.city == "Z")]`))
+	var fnf *datamask.FieldNotFoundError
+	if !errors.As(err, &fnf) {
+		t.Errorf("Decrypt with a filter whose candidates hold no message = %v, want *FieldNotFoundError", err)
+	}
+}

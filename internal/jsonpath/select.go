@@ -21,7 +21,7 @@ func (p *Path) Select(d *jsontext.Doc) []int {
 // enclosing match): callers that need the selected values, not the RFC
 // list, use [Path.AppendNodes].
 func (p *Path) AppendSelect(dst []int, d *jsontext.Doc) []int {
-	return p.eval(dst, d, false)
+	return p.eval(dst, d, false, nil)
 }
 
 // AppendNodes appends to dst the distinct nodes p selects in d, in
@@ -31,15 +31,24 @@ func (p *Path) AppendSelect(dst []int, d *jsontext.Doc) []int {
 // and the number of descendant segments, so it is what selection on
 // untrusted documents uses.
 func (p *Path) AppendNodes(dst []int, d *jsontext.Doc) []int {
-	return p.eval(dst, d, true)
+	return p.eval(dst, d, true, nil)
+}
+
+// AppendNodesAlso is [Path.AppendNodes] where every filter selector also
+// selects the candidates (children of the nodes it applies to) for which
+// also returns true, whatever its condition says. Decrypt uses it to find
+// the values a filter selected on encrypt, which are now encrypted
+// strings that the condition can no longer see into.
+func (p *Path) AppendNodesAlso(dst []int, d *jsontext.Doc, also func(node int) bool) []int {
+	return p.eval(dst, d, true, also)
 }
 
 // eval evaluates p over d. With distinct it keeps each node once between
 // segments and starts a descendant segment only from the outermost of its
 // input nodes: the descendants of a node inside another are among the
 // other's, so the selected set is the same and each node is visited once.
-func (p *Path) eval(dst []int, d *jsontext.Doc, distinct bool) []int {
-	ev := evaluator{d: d}
+func (p *Path) eval(dst []int, d *jsontext.Doc, distinct bool, also func(int) bool) []int {
+	ev := evaluator{d: d, also: also}
 	cur := []int{0}
 	var next []int
 	for si, seg := range p.query.Segments() {
@@ -92,6 +101,7 @@ func (p *Path) eval(dst []int, d *jsontext.Doc, distinct bool) []int {
 
 type evaluator struct {
 	d        *jsontext.Doc
+	also     func(node int) bool // filters also select these candidates
 	root     any
 	rootDone bool
 	elems    []int // scratch for slices
@@ -183,7 +193,7 @@ func (ev *evaluator) apply(dst []int, sel spec.Selector, n int) []int {
 		d.Children(n, func(c int) bool { dst = append(dst, c); return true })
 	case *spec.FilterSelector:
 		d.Children(n, func(c int) bool {
-			if evalFilter(sel, ev.value(c), ev.root) {
+			if ev.also != nil && ev.also(c) || evalFilter(sel, ev.value(c), ev.root) {
 				dst = append(dst, c)
 			}
 			return true
