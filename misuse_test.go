@@ -431,7 +431,7 @@ func TestDecryptFilterFields(t *testing.T) {
 		{`$.tags[?(@ == "secret")]`},
 		{`$..[?(@.kind == "pii")]`},
 		{`$.address[?(@.city == "X")]`, `$.address[?(@.city == "X")].street`}, // covered
-		{`$.address[?(@.city == "X")].street`},                               // a filter that still sees its candidates
+		{`$.address[?(@.city == "X")].street`},                                // a filter that still sees its candidates
 		{`$.address[?(@.city == "X")]`, `$.tags[0]`},
 	} {
 		opts := []datamask.CallOption{datamask.Fields(fields...)}
