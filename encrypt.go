@@ -1,6 +1,7 @@
 package datamask
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding"
@@ -9,11 +10,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/datamask/datamask/esdk"
@@ -95,6 +96,48 @@ func (m *DataMasker) Decrypt(ctx context.Context, doc []byte, opts ...CallOption
 		return nil, err
 	}
 	return m.decrypt(ctx, doc, cfg)
+}
+
+// EncryptTo encrypts doc as [DataMasker.Encrypt] does and writes the
+// result to w instead of returning it. Values are encrypted and written a
+// chunk at a time, so neither the result nor all its messages are ever
+// whole in memory: a large document costs about its size, its index
+// (about 0.5 bytes per byte of typical JSON) and a few MB.
+//
+// Errors of the options, the document, the expressions and the context
+// come before anything is written. A later error (a key error, ctx done,
+// a write error of w, returned as it is) leaves an incomplete document
+// written: discard it.
+func (m *DataMasker) EncryptTo(ctx context.Context, w io.Writer, doc []byte, opts ...CallOption) error {
+	cfg, err := newCallConfig("encrypt", opts)
+	if err != nil {
+		return err
+	}
+	return writeThrough(w, func(out sink) error { return m.encryptTo(ctx, out, doc, cfg) })
+}
+
+// DecryptTo decrypts doc as [DataMasker.Decrypt] does and writes the
+// result to w instead of returning it, a chunk of values at a time, as
+// [DataMasker.EncryptTo] does. When an expression selects nothing but may
+// select inside decrypted values, the result is made whole in memory to
+// check it before it is written. Errors come as for EncryptTo: after one
+// that follows the first write, discard what was written.
+func (m *DataMasker) DecryptTo(ctx context.Context, w io.Writer, doc []byte, opts ...CallOption) error {
+	cfg, err := newCallConfig("decrypt", opts)
+	if err != nil {
+		return err
+	}
+	return writeThrough(w, func(out sink) error { return m.decryptTo(ctx, out, doc, cfg) })
+}
+
+// writeThrough runs write with a buffered sink over w and returns its
+// error, or else w's.
+func writeThrough(w io.Writer, write func(out sink) error) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if err := write(bw); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 // EncryptValue encrypts a Go value: it is marshalled to JSON with the codec
@@ -364,6 +407,7 @@ func (m *DataMasker) selectValues(d *jsontext.Doc, cfg *callConfig, messages boo
 	}
 	var sel []selected
 	err := m.resolve(d, cfg.fields, cfg, also, func(i int, nodes []int) {
+		sel = slices.Grow(sel, len(nodes))
 		for _, n := range nodes {
 			sel = append(sel, selected{node: n, expr: i})
 		}
@@ -391,159 +435,245 @@ func (m *DataMasker) selectValues(d *jsontext.Doc, cfg *callConfig, messages boo
 }
 
 func (m *DataMasker) encrypt(ctx context.Context, doc []byte, cfg *callConfig) ([]byte, error) {
+	// Each message is a little larger than its plaintext (header, tag,
+	// base64); append grows the buffer if needed.
+	w := &appendWriter{b: make([]byte, 0, len(doc)+len(doc)/2+1024)}
+	if err := m.encryptTo(ctx, w, doc, cfg); err != nil {
+		return nil, err
+	}
+	return w.b, nil
+}
+
+// encryptTo encrypts doc as cfg says and writes the result to out. Errors
+// of the document, the expressions and the context come before anything
+// is written.
+func (m *DataMasker) encryptTo(ctx context.Context, out sink, doc []byte, cfg *callConfig) error {
 	if m.provider == nil {
-		return nil, ErrNoProvider
+		return ErrNoProvider
 	}
 	if err := checkContext("encrypt", cfg.context); err != nil {
-		return nil, err
+		return err
 	}
 	if err := checkContextSize(cfg.context, contextOverhead(m.provider)); err != nil {
-		return nil, err
+		return err
 	}
 	d, err := parseDoc(doc)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer d.Release()
 	if !cfg.fieldsSet {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		msg, err := m.provider.Encrypt(ctx, d.Raw(0), cfg.context)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		return appendQuotedBase64(nil, msg), nil
+		_, _ = out.Write(appendQuotedBase64(nil, msg))
+		return nil
 	}
 	sel, err := m.selectValues(d, cfg, false)
 	if err != nil {
-		return nil, err
-	}
-	if len(sel) == 0 {
-		return slices.Clone(doc), nil
+		return err
 	}
 
-	// Each worker appends the quoted base64 of its messages to its own
-	// arena; texts are located by offsets until every worker is done.
+	// Values are encrypted a chunk at a time, in parallel. Each worker
+	// appends the quoted base64 of its messages to its own arena; texts
+	// are located by offsets until the chunk is done, then written in
+	// document order. Memory stays that of one chunk, whatever the number
+	// of values.
 	type loc struct{ worker, start, end int }
 	var (
-		locs   = make([]loc, len(sel))
+		src    = d.Source()
+		pos    int
 		arenas = make([][]byte, parallel.Workers(len(sel)))
+		locs   []loc
 	)
-	err = parallel.Do(ctx, len(sel), len(arenas), func(ctx context.Context, w, i int) error {
-		s := sel[i]
-		msg, err := m.provider.Encrypt(ctx, d.Raw(s.node), cfg.context)
-		if err != nil {
-			return &fieldError{op: "encrypt", expr: cfg.fields[s.expr], match: s.match, err: err}
+	for len(sel) > 0 {
+		part := sel[:chunkLen(d, sel)]
+		sel = sel[len(part):]
+		for i := range arenas {
+			arenas[i] = arenas[i][:0]
 		}
-		start := len(arenas[w])
-		arenas[w] = appendQuotedBase64(arenas[w], msg)
-		locs[i] = loc{w, start, len(arenas[w])}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+		locs = slices.Grow(locs[:0], len(part))[:len(part)]
+		err = parallel.Do(ctx, len(part), len(arenas), func(ctx context.Context, w, i int) error {
+			s := part[i]
+			msg, err := m.provider.Encrypt(ctx, d.Raw(s.node), cfg.context)
+			if err != nil {
+				return &fieldError{op: "encrypt", expr: cfg.fields[s.expr], match: s.match, err: err}
+			}
+			start := len(arenas[w])
+			arenas[w] = appendQuotedBase64(arenas[w], msg)
+			locs[i] = loc{w, start, len(arenas[w])}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for i, s := range part {
+			start, end := d.Span(s.node)
+			l := locs[i]
+			_, _ = out.Write(src[pos:start])
+			if _, err := out.Write(arenas[l.worker][l.start:l.end]); err != nil {
+				return err // the writer failed: stop the work
+			}
+			pos = end
+		}
 	}
-	edits := make([]jsontext.Edit, len(sel))
-	for i, s := range sel {
-		start, end := d.Span(s.node)
-		l := locs[i]
-		edits[i] = jsontext.Edit{Start: start, End: end, Text: arenas[l.worker][l.start:l.end:l.end]}
+	_, err = out.Write(src[pos:])
+	return err
+}
+
+// Bounds of a chunk of values processed together by Encrypt and Decrypt.
+const (
+	chunkValues = 1024
+	chunkBytes  = 4 << 20
+)
+
+// chunkLen returns how many values of sel, at least one, make the next
+// chunk: at most chunkValues values, and no more than chunkBytes of JSON
+// text past the first value.
+func chunkLen(d *jsontext.Doc, sel []selected) int {
+	n, size := 0, 0
+	for n < len(sel) && n < chunkValues {
+		start, end := d.Span(sel[n].node)
+		size += end - start
+		if n > 0 && size > chunkBytes {
+			break
+		}
+		n++
 	}
-	size := len(doc)
-	for _, a := range arenas {
-		size += len(a)
-	}
-	return jsontext.Splice(make([]byte, 0, size), doc, edits), nil
+	return n
 }
 
 func (m *DataMasker) decrypt(ctx context.Context, doc []byte, cfg *callConfig) ([]byte, error) {
+	w := &appendWriter{b: make([]byte, 0, len(doc)+1024)}
+	if err := m.decryptTo(ctx, w, doc, cfg); err != nil {
+		return nil, err
+	}
+	return w.b, nil
+}
+
+// decryptTo decrypts doc as cfg says and writes the result to out. Errors
+// of the document, the expressions and the context come before anything
+// is written.
+func (m *DataMasker) decryptTo(ctx context.Context, out sink, doc []byte, cfg *callConfig) error {
 	if m.provider == nil {
-		return nil, ErrNoProvider
+		return ErrNoProvider
 	}
 	if err := checkContext("decrypt", cfg.context); err != nil {
-		return nil, err
+		return err
 	}
 	d, err := parseDoc(doc)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer d.Release()
 	if !cfg.fieldsSet {
 		if k := d.Kind(0); k.IsContainer() {
-			return nil, &decryptValueError{reason: "the selected value is " + kindPhrase[k] + ", not a base64 string (give Fields to decrypt values inside it)"}
+			return &decryptValueError{reason: "the selected value is " + kindPhrase[k] + ", not a base64 string (give Fields to decrypt values inside it)"}
 		}
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
-		return m.decryptValue(ctx, d, 0, nil, cfg.context)
+		pt, err := m.decryptValue(ctx, d, 0, nil, cfg.context)
+		if err != nil {
+			return err
+		}
+		_, _ = out.Write(pt)
+		return nil
 	}
 
 	// Expressions that select nothing may select inside values that other
-	// expressions covered on encrypt: they are checked against the result.
+	// expressions covered on encrypt: they are checked against the result,
+	// which is then made whole before it is written.
 	var unmatched []string
 	sel, err := m.selectValues(d, &callConfig{fields: cfg.fields, allowMissing: true, missing: &unmatched}, true)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if len(sel) == 0 {
 		if err := missingFields(unmatched, cfg); err != nil {
-			return nil, err
+			return err
 		}
-		return slices.Clone(doc), nil
-	}
-	var (
-		texts   = make([][]byte, len(sel))
-		scratch = make([][]byte, parallel.Workers(len(sel)))
-		grown   atomic.Int64
-	)
-	err = parallel.Do(ctx, len(sel), len(scratch), func(ctx context.Context, w, i int) error {
-		s := sel[i]
-		pt, err := m.decryptValue(ctx, d, s.node, &scratch[w], cfg.context)
-		if err != nil {
-			return &fieldError{op: "decrypt", expr: cfg.fields[s.expr], match: s.match, err: err}
-		}
-		texts[i] = pt
-		start, end := d.Span(s.node)
-		grown.Add(int64(len(pt) - (end - start)))
+		_, _ = out.Write(doc)
 		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
-	edits := make([]jsontext.Edit, len(sel))
-	for i, s := range sel {
-		start, end := d.Span(s.node)
-		edits[i] = jsontext.Edit{Start: start, End: end, Text: texts[i]}
+	if len(unmatched) == 0 {
+		return m.writeDecrypted(ctx, out, d, sel, cfg, nil)
 	}
-	out := jsontext.Splice(make([]byte, 0, max(0, len(doc)+int(grown.Load()))), doc, edits)
-	if len(unmatched) > 0 {
-		if unmatched, err = m.uncovered(out, edits, unmatched); err != nil {
-			return nil, err
+	whole := &appendWriter{b: make([]byte, 0, len(doc)+1024)}
+	regions := make([][2]int, 0, len(sel))
+	if err := m.writeDecrypted(ctx, whole, d, sel, cfg, &regions); err != nil {
+		return err
+	}
+	if unmatched, err = m.uncovered(whole.b, regions, unmatched); err != nil {
+		return err
+	}
+	if err := missingFields(unmatched, cfg); err != nil {
+		return err
+	}
+	_, _ = out.Write(whole.b)
+	return nil
+}
+
+// writeDecrypted writes d with the values of sel decrypted to out, a chunk
+// of values at a time. If regions is not nil, it gets the span in the
+// output of each decrypted value (out must then be an *appendWriter that
+// was empty).
+func (m *DataMasker) writeDecrypted(ctx context.Context, out sink, d *jsontext.Doc, sel []selected, cfg *callConfig, regions *[][2]int) error {
+	var (
+		src     = d.Source()
+		pos     int
+		written int
+		texts   [][]byte
+		scratch = make([][]byte, parallel.Workers(len(sel)))
+	)
+	for len(sel) > 0 {
+		part := sel[:chunkLen(d, sel)]
+		sel = sel[len(part):]
+		texts = slices.Grow(texts[:0], len(part))[:len(part)]
+		err := parallel.Do(ctx, len(part), len(scratch), func(ctx context.Context, w, i int) error {
+			s := part[i]
+			pt, err := m.decryptValue(ctx, d, s.node, &scratch[w], cfg.context)
+			if err != nil {
+				return &fieldError{op: "decrypt", expr: cfg.fields[s.expr], match: s.match, err: err}
+			}
+			texts[i] = pt
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		if err := missingFields(unmatched, cfg); err != nil {
-			return nil, err
+		for i, s := range part {
+			start, end := d.Span(s.node)
+			_, _ = out.Write(src[pos:start])
+			written += start - pos
+			if regions != nil {
+				*regions = append(*regions, [2]int{written, written + len(texts[i])})
+			}
+			if _, err := out.Write(texts[i]); err != nil {
+				return err // the writer failed: stop the work
+			}
+			written += len(texts[i])
+			texts[i] = nil
+			pos = end
 		}
 	}
-	return out, nil
+	_, err := out.Write(src[pos:])
+	return err
 }
 
 // uncovered returns the expressions of exprs that select nothing inside the
-// values decrypted into out (edits, in document order, are the
-// replacements that made out).
-func (m *DataMasker) uncovered(out []byte, edits []jsontext.Edit, exprs []string) ([]string, error) {
+// values decrypted into out (regions, in document order, are their spans
+// in out).
+func (m *DataMasker) uncovered(out []byte, regions [][2]int, exprs []string) ([]string, error) {
 	d, err := parseDoc(out)
 	if err != nil {
 		return nil, err // cannot happen: every decrypted text was checked
 	}
 	defer d.Release()
-	// The decrypted values' spans in out.
-	regions := make([][2]int, len(edits))
-	shift := 0
-	for i, e := range edits {
-		regions[i] = [2]int{e.Start + shift, e.Start + shift + len(e.Text)}
-		shift += len(e.Text) - (e.End - e.Start)
-	}
 	var left []string
 	var buf []int
 	for _, e := range exprs {

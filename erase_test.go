@@ -1,6 +1,7 @@
 package datamask_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -92,9 +93,14 @@ func TestErase(t *testing.T) {
 			if string(in) != tt.doc {
 				t.Errorf("Erase modified its input: %s", in)
 			}
-			// The package-level Erase behaves the same.
+			// The package-level Erase behaves the same, and EraseTo
+			// writes the same.
 			if got2, err := datamask.Erase(in, tt.opts...); err != nil || string(got2) != tt.want {
 				t.Errorf("datamask.Erase(%s) = %s, %v, want %s", tt.doc, got2, err, tt.want)
+			}
+			var buf bytes.Buffer
+			if err := m.EraseTo(&buf, in, tt.opts...); err != nil || buf.String() != tt.want {
+				t.Errorf("EraseTo(%s) wrote %s, %v, want %s", tt.doc, buf.Bytes(), err, tt.want)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package datamask_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -456,5 +457,105 @@ func TestDecryptFilterFields(t *testing.T) {
 	var fnf *datamask.FieldNotFoundError
 	if !errors.As(err, &fnf) {
 		t.Errorf("Decrypt with a filter whose candidates hold no message = %v, want *FieldNotFoundError", err)
+	}
+}
+
+// failingWriter fails every write after the first n bytes.
+type failingWriter struct{ n int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > w.n {
+		k := w.n
+		w.n = 0
+		return k, errors.New("disk full")
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+// TestEraseTo: errors come before any byte is written; the writer's error
+// is returned.
+func TestEraseTo(t *testing.T) {
+	m, err := datamask.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := []byte(`{"notes": "` + strings.Repeat("x-y ", 50000) + `", "ssn": "123-45-6789"}`)
+	var buf strings.Builder
+	if err := m.EraseTo(&buf, big, datamask.Fields("notes", "ssn"), datamask.DynamicMask()); err != nil {
+		t.Fatal(err)
+	}
+	want, err := m.Erase(big, datamask.Fields("notes", "ssn"), datamask.DynamicMask())
+	if err != nil || buf.String() != string(want) {
+		t.Fatalf("EraseTo and Erase of a 200 KB string differ (%v)", err)
+	}
+	for _, opts := range [][]datamask.CallOption{{datamask.Fields("nope")}, {datamask.Fields("$[")}, {datamask.Fields("ssn"), datamask.RegexMask("(", "x")}} {
+		w := &failingWriter{n: 0}
+		if err := m.EraseTo(w, big, opts...); err == nil || err.Error() == "disk full" {
+			t.Errorf("EraseTo(%v) = %v, want the erase error before any write", opts, err)
+		}
+	}
+	if err := m.EraseTo(&failingWriter{n: 100}, big, datamask.Fields("ssn")); err == nil || err.Error() != "disk full" {
+		t.Errorf("EraseTo to a failing writer = %v, want its error", err)
+	}
+}
+
+// TestEncryptDecryptTo: the writer forms give the same documents as
+// Encrypt and Decrypt across chunk boundaries (more than 1,024 values, a
+// value over the chunk's byte bound), report errors before any write, and
+// stop when the writer fails.
+func TestEncryptDecryptTo(t *testing.T) {
+	ctx := context.Background()
+	p := &observedProvider{Provider: base64Provider{}, onCall: func(int64) {}}
+	m, err := datamask.New(datamask.WithProvider(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, want := manyFields(2500)
+	big := []byte(`{"a": "` + strings.Repeat("x", 5<<20) + `", "b": [1, 2, 3], "c": "z"}`)
+	for _, tt := range []struct {
+		doc    []byte
+		fields []string
+	}{
+		{doc, []string{"$.customers[*].ssn"}},
+		{big, []string{"a", "b[*]", "c"}},
+		{big, []string{"b", "b[0]"}}, // covered on decrypt: made whole first
+	} {
+		opts := []datamask.CallOption{datamask.Fields(tt.fields...)}
+		var enc strings.Builder
+		if err := m.EncryptTo(ctx, &enc, tt.doc, opts...); err != nil {
+			t.Fatal(err)
+		}
+		viaBytes, err := m.Encrypt(ctx, tt.doc, opts...)
+		if err != nil || enc.String() != string(viaBytes) {
+			t.Fatalf("EncryptTo(%q) and Encrypt differ (%v)", tt.fields, err)
+		}
+		if bytes.Equal(tt.doc, doc) && enc.String() != string(want) {
+			t.Fatalf("EncryptTo(2500 fields) = %.100s..., want %.100s...", enc.String(), want)
+		}
+		var dec strings.Builder
+		if err := m.DecryptTo(ctx, &dec, []byte(enc.String()), opts...); err != nil || dec.String() != string(tt.doc) {
+			t.Fatalf("DecryptTo(EncryptTo(%q)) = %d bytes, %v; want the input", tt.fields, dec.Len(), err)
+		}
+	}
+
+	// Errors of the input come before any write.
+	for _, opts := range [][]datamask.CallOption{{datamask.Fields("nope")}, {datamask.Fields("$[")}, {datamask.EncryptionContext(map[string]string{"": "x"})}} {
+		if err := m.EncryptTo(ctx, &failingWriter{}, doc, opts...); err == nil || err.Error() == "disk full" {
+			t.Errorf("EncryptTo(%v) = %v, want the input's error", opts, err)
+		}
+		if err := m.DecryptTo(ctx, &failingWriter{}, want, opts...); err == nil || err.Error() == "disk full" {
+			t.Errorf("DecryptTo(%v) = %v, want the input's error", opts, err)
+		}
+	}
+	// A failing writer stops the work within a chunk or two (what the
+	// write buffer holds).
+	p.calls.Store(0)
+	many, _ := manyFields(20000)
+	if err := m.EncryptTo(ctx, &failingWriter{n: 100}, many, datamask.Fields("$.customers[*].ssn")); err == nil || err.Error() != "disk full" {
+		t.Errorf("EncryptTo to a failing writer = %v, want its error", err)
+	}
+	if n := p.calls.Load(); n > 2*1024+64 {
+		t.Errorf("EncryptTo went on for %d values after its writer failed", n)
 	}
 }

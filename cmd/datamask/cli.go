@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 )
 
@@ -73,7 +74,7 @@ func inputArg(pos []string, usage string) (string, error) {
 // openInput opens FILE, or standard input for "" and "-".
 func openInput(e *env, path string) (io.ReadCloser, error) {
 	if path == "" || path == "-" {
-		return io.NopCloser(e.stdin), nil
+		return nopCloser{e.stdin}, nil
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -89,11 +90,94 @@ func readInput(e *env, path string) ([]byte, error) {
 		return nil, err
 	}
 	defer r.Close()
-	b, err := io.ReadAll(r)
+	b, err := readAll(r)
 	if err != nil {
 		return nil, failure(fmt.Errorf("cannot read input: %v", err))
 	}
 	return b, nil
+}
+
+// limitMemory asks the Go runtime to keep its memory within factor times
+// the size of a large input document (plus 64 MiB), unless GOMEMLIMIT
+// says otherwise. The document, its index and the work on it stay in
+// memory while values are processed; without a limit the collector lets
+// garbage grow as large as they are before it runs, which can double the
+// peak. The limit is soft: a run that needs more gets it, with more
+// frequent collections.
+func limitMemory(docLen int, factor float64) {
+	if docLen < 32<<20 || os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.SetMemoryLimit(int64(float64(docLen)*factor) + 64<<20)
+}
+
+// readAll reads r to its end. A regular file (FILE, or standard input
+// redirected from one) is read into a buffer of its size: io.ReadAll's
+// doubling would make a 228 MB input cost up to twice that while reading.
+func readAll(r io.Reader) ([]byte, error) {
+	if nc, ok := r.(nopCloser); ok {
+		r = nc.Reader
+	}
+	if f, ok := r.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
+			// One byte more than the size, to see the end without a
+			// second buffer; a file that grew meanwhile is still read
+			// whole.
+			b := make([]byte, 0, fi.Size()+1)
+			for {
+				n, err := f.Read(b[len(b):cap(b)])
+				b = b[:len(b)+n]
+				if errors.Is(err, io.EOF) {
+					return b, nil
+				}
+				if err != nil {
+					return nil, err
+				}
+				if len(b) == cap(b) {
+					b = append(b, 0)[:len(b)] // grow
+				}
+			}
+		}
+	}
+	return io.ReadAll(r)
+}
+
+// nopCloser is standard input as openInput returns it.
+type nopCloser struct{ io.Reader }
+
+func (nopCloser) Close() error { return nil }
+
+// docWriter writes one output document, remembering its last byte so that
+// end can finish it with a newline, and the first error of w.
+type docWriter struct {
+	w    io.Writer
+	n    int64 // bytes written
+	last byte
+	err  error
+}
+
+func (d *docWriter) Write(p []byte) (int, error) {
+	if d.err != nil {
+		return 0, d.err
+	}
+	n, err := d.w.Write(p)
+	if n > 0 {
+		d.last = p[n-1]
+		d.n += int64(n)
+	}
+	d.err = err
+	return n, err
+}
+
+// end writes the final newline if the document has none.
+func (d *docWriter) end() error {
+	if d.last != '\n' {
+		_, _ = d.Write([]byte{'\n'})
+	}
+	if d.err != nil {
+		return failure(fmt.Errorf("cannot write output: %v", d.err))
+	}
+	return nil
 }
 
 // writeDoc writes one output document, ending it with a newline.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"os/signal"
 	"strings"
@@ -192,11 +193,25 @@ func runCrypt(e *env, op, usage string, args []string) error {
 	if err != nil {
 		return err
 	}
-	out, err := call(ctx, doc, opts...)
-	if err != nil {
-		return cryptError(op, err, false, &f)
+	// The result is written a chunk of values at a time, never whole in
+	// memory.
+	limitMemory(len(doc), 2.25)
+	callTo := m.EncryptTo
+	if op == "decrypt" {
+		callTo = m.DecryptTo
 	}
-	return writeDoc(e, out)
+	out := &docWriter{w: e.stdout}
+	if err := callTo(ctx, out, doc, opts...); err != nil {
+		if out.err != nil {
+			return failure(fmt.Errorf("cannot write output: %v", out.err))
+		}
+		ce := cryptError(op, err, false, &f)
+		if out.n > 0 {
+			ce.withHint("the output written before the error is incomplete: discard it")
+		}
+		return ce
+	}
+	return out.end()
 }
 
 // parseContext turns -c KEY=VALUE pairs into an encryption context, nil
@@ -298,7 +313,7 @@ func (probeProvider) Decrypt(context.Context, []byte, map[string]string) ([]byte
 }
 
 // cryptError adds hints to an error of Encrypt or Decrypt on the input.
-func cryptError(op string, err error, ndjson bool, f *cryptFlags) error {
+func cryptError(op string, err error, ndjson bool, f *cryptFlags) *cliError {
 	var (
 		se  *datamask.SyntaxError
 		fnf *datamask.FieldNotFoundError

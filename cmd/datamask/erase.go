@@ -135,14 +135,20 @@ func runErase(e *env, args []string) error {
 	if *allowMissing {
 		callOpts = append(opts[:len(opts):len(opts)], datamask.AllowMissingFields(&missing))
 	}
-	out, err := m.Erase(doc, callOpts...)
-	if err != nil {
+	// The erased document is written as it is made, never whole in
+	// memory: erasing costs about the input's size and its index.
+	limitMemory(len(doc), 1.75)
+	out := &docWriter{w: e.stdout}
+	if err := m.EraseTo(out, doc, callOpts...); err != nil {
+		if out.err != nil {
+			return failure(fmt.Errorf("cannot write output: %v", out.err))
+		}
 		return eraseError(err, false)
 	}
 	for _, f := range missing {
 		warnf(e, "field %q matched nothing in the document", f)
 	}
-	return writeDoc(e, out)
+	return out.end()
 }
 
 // configError turns an error of the dry run into a usage error.

@@ -62,14 +62,16 @@ func (p *Path) eval(dst []int, d *jsontext.Doc, distinct bool, also func(int) bo
 		if p.needRoot[si] && !ev.rootDone {
 			ev.root, ev.rootDone = ev.value(0), true
 		}
-		next = next[:0]
+		// Most segments select about one node per input node: growing
+		// once saves the copies (and garbage) of growing by appends.
+		next = slices.Grow(next[:0], len(cur))
 		sels := seg.Selectors()
 		if seg.IsDescendant() {
 			for _, n := range cur {
 				end := d.Next(n)
 				// The tape is a pre-order walk: nodes n..end-1 are n and its
 				// descendants in the order RFC 9535 visits them.
-				for v := n; v < end; v++ {
+				for v := n; v < end; v = d.Step(v) {
 					if d.IsKey(v) || !d.Kind(v).IsContainer() {
 						continue
 					}
@@ -95,6 +97,9 @@ func (p *Path) eval(dst []int, d *jsontext.Doc, distinct bool, also func(int) bo
 		if len(cur) == 0 {
 			break
 		}
+	}
+	if len(dst) == 0 && cap(dst) < len(cur) {
+		return cur // no copy of a large result
 	}
 	return append(dst, cur...)
 }
@@ -190,6 +195,9 @@ func (ev *evaluator) apply(dst []int, sel spec.Selector, n int) []int {
 			}
 		}
 	case spec.WildcardSelector:
+		k := 0
+		d.Children(n, func(int) bool { k++; return true })
+		dst = slices.Grow(dst, k)
 		d.Children(n, func(c int) bool { dst = append(dst, c); return true })
 	case *spec.FilterSelector:
 		d.Children(n, func(c int) bool {
