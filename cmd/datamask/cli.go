@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"runtime/debug"
 	"strings"
 )
@@ -31,19 +32,19 @@ func newFlagSet(name string) *flag.FlagSet {
 
 // parseArgs parses args with fs, allowing flags after positional arguments
 // ("erase file.json -f x"), and returns the positional arguments. After
-// "--" everything is positional. A parse error is a usage error; -h and
-// --help print usage to standard output and return errHelp.
+// "--" everything is positional. A parse error is a usage error that names
+// the flag as it was typed and shows the command's synopsis; -h and --help
+// print usage to standard output and return errHelp.
 func parseArgs(e *env, fs *flag.FlagSet, usage string, args []string) ([]string, error) {
 	var pos []string
+	all := args
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				fmt.Fprint(e.stdout, usage)
 				return nil, errHelp
 			}
-			ue := usageErrorf("%s", err.Error())
-			ue.usage = usage
-			return nil, ue
+			return nil, flagError(fs.Name(), err, all, usage)
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -57,6 +58,52 @@ func parseArgs(e *env, fs *flag.FlagSet, usage string, args []string) ([]string,
 	}
 }
 
+// flagError rewrites an error of package flag, which names every flag
+// "-name", with the flag as the user typed it ("--bogus"), and makes it a
+// usage error showing the synopsis of the command (name is "datamask
+// erase") with a pointer to its --help.
+func flagError(name string, err error, args []string, usage string) *cliError {
+	msg := err.Error()
+	typed := func(flagName string) string {
+		for _, a := range args {
+			if a == "--" {
+				break
+			}
+			n := strings.TrimLeft(a, "-")
+			n, _, _ = strings.Cut(n, "=")
+			if n == flagName && strings.HasPrefix(a, "-") {
+				return strings.SplitN(a, "=", 2)[0]
+			}
+		}
+		return "-" + flagName
+	}
+	switch {
+	case strings.HasPrefix(msg, "flag provided but not defined: -"):
+		msg = "unknown flag " + typed(strings.TrimPrefix(msg, "flag provided but not defined: -"))
+	case strings.HasPrefix(msg, "flag needs an argument: -"):
+		msg = "flag " + typed(strings.TrimPrefix(msg, "flag needs an argument: -")) + " needs an argument"
+	default:
+		// invalid value "x" for flag -n: ...; invalid boolean value "x" for -b: ...
+		if loc := flagNameRE.FindStringSubmatchIndex(msg); loc != nil {
+			msg = msg[:loc[2]-1] + typed(msg[loc[2]:loc[3]]) + msg[loc[3]:]
+		}
+	}
+	ue := usageErrorf("%s", msg).withHint("run '" + name + " --help' for every flag, with examples")
+	ue.usage = synopsis(usage)
+	return ue
+}
+
+// flagNameRE finds the flag an error of package flag is about.
+var flagNameRE = regexp.MustCompile(`for (?:flag )?-([A-Za-z][A-Za-z0-9-]*)`)
+
+// synopsis returns the first paragraph of a usage text: its usage lines.
+func synopsis(usage string) string {
+	if i := strings.Index(usage, "\n\n"); i >= 0 {
+		return usage[:i+1]
+	}
+	return usage
+}
+
 // inputArg returns the single optional FILE argument ("" or "-" for
 // standard input).
 func inputArg(pos []string, usage string) (string, error) {
@@ -67,7 +114,7 @@ func inputArg(pos []string, usage string) (string, error) {
 		return pos[0], nil
 	}
 	ue := usageErrorf("too many arguments: %d files given, at most one is read", len(pos))
-	ue.usage = usage
+	ue.usage = synopsis(usage)
 	return "", ue.withHint("quote expressions for the shell: -f '$.a[*].b'")
 }
 
