@@ -407,7 +407,9 @@ func (m *DataMasker) selectValues(d *jsontext.Doc, cfg *callConfig, messages boo
 	}
 	var sel []selected
 	err := m.resolve(d, cfg.fields, cfg, also, func(i int, nodes []int) {
-		sel = slices.Grow(sel, len(nodes))
+		if len(nodes) > 256 {
+			sel = slices.Grow(sel, len(nodes)) // once, not by appends
+		}
 		for _, n := range nodes {
 			sel = append(sel, selected{node: n, expr: i})
 		}

@@ -316,7 +316,9 @@ func (m *DataMasker) resolveTargets(d *jsontext.Doc, exprs []string, perRule boo
 		if perRule {
 			r = i
 		}
-		targets = slices.Grow(targets, len(nodes))
+		if len(nodes) > 256 {
+			targets = slices.Grow(targets, len(nodes)) // once, not by appends
+		}
 		for _, n := range nodes {
 			targets = append(targets, target{node: n, rule: r})
 		}

@@ -62,9 +62,13 @@ func (p *Path) eval(dst []int, d *jsontext.Doc, distinct bool, also func(int) bo
 		if p.needRoot[si] && !ev.rootDone {
 			ev.root, ev.rootDone = ev.value(0), true
 		}
-		// Most segments select about one node per input node: growing
-		// once saves the copies (and garbage) of growing by appends.
-		next = slices.Grow(next[:0], len(cur))
+		// Most segments select about one node per input node: on large
+		// inputs, growing once saves the copies (and garbage) of growing
+		// by appends.
+		next = next[:0]
+		if len(cur) > 256 {
+			next = slices.Grow(next, len(cur))
+		}
 		sels := seg.Selectors()
 		if seg.IsDescendant() {
 			for _, n := range cur {
@@ -195,9 +199,10 @@ func (ev *evaluator) apply(dst []int, sel spec.Selector, n int) []int {
 			}
 		}
 	case spec.WildcardSelector:
-		k := 0
-		d.Children(n, func(int) bool { k++; return true })
-		dst = slices.Grow(dst, k)
+		if d.Kind(n) == jsontext.Array && d.Next(n)-n > 1024 {
+			// A large array: count first, grow once.
+			dst = slices.Grow(dst, d.ArrayLen(n))
+		}
 		d.Children(n, func(c int) bool { dst = append(dst, c); return true })
 	case *spec.FilterSelector:
 		d.Children(n, func(c int) bool {
