@@ -55,8 +55,11 @@ func TestWriterFormsMemory(t *testing.T) {
 		run  func() error
 		max  float64 // allocations at most max times the document
 	}{
-		{"EraseTo", func() error { return m.EraseTo(io.Discard, doc, fields) }, 0.75},
-		{"EraseTo dynamic", func() error { return m.EraseTo(io.Discard, doc, fields, datamask.DynamicMask()) }, 0.75},
+		// About 0.5 for the index and 0.2 for the selected values (0.68
+		// measured; the race detector's runtime allocates a little more).
+		// A copy of the document would make it more than 1.
+		{"EraseTo", func() error { return m.EraseTo(io.Discard, doc, fields) }, 0.9},
+		{"EraseTo dynamic", func() error { return m.EraseTo(io.Discard, doc, fields, datamask.DynamicMask()) }, 0.9},
 	} {
 		var err error
 		got := allocated(func() { err = tt.run() })

@@ -227,13 +227,3 @@ func (d *docWriter) end() error {
 	return nil
 }
 
-// writeDoc writes one output document, ending it with a newline.
-func writeDoc(e *env, doc []byte) error {
-	if len(doc) == 0 || doc[len(doc)-1] != '\n' {
-		doc = append(doc, '\n')
-	}
-	if _, err := e.stdout.Write(doc); err != nil {
-		return failure(fmt.Errorf("cannot write output: %v", err))
-	}
-	return nil
-}

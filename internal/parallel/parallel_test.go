@@ -181,11 +181,9 @@ func TestDoPanicWinsOverError(t *testing.T) {
 func TestDoRuntimeError(t *testing.T) {
 	got := func() (v any) {
 		defer func() { v = recover() }()
+		short := make([]int, 50)
 		_ = parallel.Do(context.Background(), 100, 4, func(_ context.Context, _, i int) error {
-			var m map[string]int
-			if i == 50 {
-				m["x"] = 1 // assignment to entry in nil map
-			}
+			short[i]++ // index out of range from i = 50
 			return nil
 		})
 		return nil
