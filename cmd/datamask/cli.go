@@ -226,4 +226,3 @@ func (d *docWriter) end() error {
 	}
 	return nil
 }
-
