@@ -13,7 +13,8 @@
 //	datamask item encrypt|decrypt --config FILE KEYS [--ndjson] [FILE]
 //	datamask keygen  [-o FILE]
 //	datamask vault   delete|forget|rewrap|sweep [--vault URL] KEYS [flags] [FILE]
-//	KEYS: --kms-key ARN (repeatable) | --aes-key FILE [--key-namespace NS] [--key-name NAME]
+//	datamask --version
+//	KEYS: --kms-key ARN (repeatable) [--kms-direct] | --aes-key FILE [--key-namespace NS] [--key-name NAME]
 //
 // It reads FILE or standard input and writes JSON to standard output;
 // diagnostics go to standard error. The exit status is 0 on success, 1 on
@@ -28,6 +29,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"strings"
 )
 
@@ -69,6 +72,9 @@ func run(args []string, e *env) int {
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(e.stdout, topUsage())
 		return 0
+	case "-version", "--version":
+		fmt.Fprintln(e.stdout, version())
+		return 0
 	}
 	for _, c := range commands {
 		if c.name == args[0] {
@@ -84,8 +90,34 @@ func topUsage() string {
 	for _, c := range commands {
 		fmt.Fprintf(&b, "  %-9s%s\n", c.name, c.summary)
 	}
-	b.WriteString("\nRun 'datamask <command> --help' for a command's flags and examples.\n")
+	b.WriteString("\nRun 'datamask <command> --help' for a command's flags and examples,\n'datamask --version' for the version.\n")
 	return b.String()
+}
+
+// version describes the build: the module version ("(devel)" when built
+// from a checkout), the VCS revision when known, and the Go version.
+func version() string {
+	v := "datamask"
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return v + " (unknown version)"
+	}
+	v += " " + bi.Main.Version
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = "+modified"
+			}
+		}
+	}
+	if rev != "" {
+		v += " (" + rev[:min(12, len(rev))] + modified + ")"
+	}
+	return v + " " + bi.GoVersion + " " + runtime.GOOS + "/" + runtime.GOARCH
 }
 
 // cliError is an error with an exit status and hint lines for the user.
@@ -93,7 +125,8 @@ type cliError struct {
 	msg   string
 	code  int // 1 failure, 2 usage
 	hints []string
-	// usage, if set, is printed after the message (for usage errors).
+	// usage, if set, is printed after the message, before the hints
+	// (the synopsis of the command, for usage errors).
 	usage string
 }
 
@@ -132,11 +165,9 @@ func exitCode(e *env, err error) int {
 		code, hints, usage = ce.code, ce.hints, ce.usage
 	}
 	fmt.Fprintf(e.stderr, "datamask: %s\n", strings.TrimPrefix(err.Error(), "datamask: "))
+	fmt.Fprint(e.stderr, usage)
 	for _, h := range hints {
 		fmt.Fprintf(e.stderr, "hint: %s\n", h)
-	}
-	if usage != "" {
-		fmt.Fprintf(e.stderr, "\n%s", usage)
 	}
 	return code
 }

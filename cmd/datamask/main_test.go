@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -44,6 +45,12 @@ func TestScripts(t *testing.T) {
 				e.Setenv(k, v)
 			}
 			e.Setenv("KMS_KEY_ARN", s.CreateKey())
+			// Values too awkward to write in a script: an expression that
+			// is not UTF-8, a context value one byte over a message's
+			// limit, and one that fits only without a signing key.
+			e.Setenv("BADPATH", "$.ssn\xff")
+			e.Setenv("BIGVALUE", strings.Repeat("v", 0xFFFF-2-4-1+1))
+			e.Setenv("SIGNEDLIMIT", strings.Repeat("v", 0xFFFF-2-4-1-93+1))
 			e.Setenv("KMS_KEY2_ARN", s.CreateKey())
 			e.Values[kmsKey{}] = s
 			return nil
