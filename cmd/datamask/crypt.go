@@ -110,6 +110,9 @@ type cryptFlags struct {
 	ndjson       bool
 	bindFields   bool
 	contextFrom  listFlag
+	// item only: the legacy wrapped provider's key files
+	legacyWrapping string
+	legacySigning  string
 }
 
 func runEncrypt(e *env, args []string) error { return runCrypt(e, "encrypt", encryptUsage, args) }
