@@ -21,7 +21,7 @@ var names = map[string]string{"#n": "name", "#d": "dotted.name", "#s": "status",
 // and write.
 func TestParse(t *testing.T) {
 	for _, tt := range []struct {
-		kind, expr     string
+		kind, expr    string
 		read, written string
 	}{
 		{"cond", "attribute_not_exists(Id)", "", ""},
