@@ -1,6 +1,7 @@
 package dbesdk_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/datamask/datamask/dbesdk"
+	"github.com/datamask/datamask/dbesdk/legacy"
 	"github.com/datamask/datamask/esdk"
 	"github.com/datamask/datamask/internal/dynamolocal"
 	"github.com/datamask/datamask/internal/motoserver"
@@ -872,5 +874,71 @@ func BenchmarkTable(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestEncryptedTableLegacy: a table migrating from the DynamoDB Encryption
+// Client, through the middleware on DynamoDB Local: written in the legacy
+// format under ForceLegacyEncryptAllowLegacyDecrypt, then in the DB-ESDK
+// format under ForbidLegacyEncryptAllowLegacyDecrypt, and both read by one
+// query, projections included.
+func TestEncryptedTableLegacy(t *testing.T) {
+	url := dynamolocal.Start(t)
+	plain := dynamolocal.NewClient(url)
+	table := createUsersTable(t, plain)
+	wk, err := legacy.NewAESWrappingKey(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk, err := legacy.NewHMACSigningKey(bytes.Repeat([]byte{8}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := legacy.NewWrappedProvider(wk, sk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lenc, err := legacy.New(legacy.Config{Table: table, PartitionKey: "pk", SortKey: "sk", DefaultAction: legacy.EncryptAndSign,
+		Actions: map[string]legacy.Action{"plan": legacy.SignOnly, "version": legacy.SignOnly}}, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := func(policy dbesdk.LegacyPolicy) *dynamodb.Client {
+		cfg := tableConfig(table, esdk.DBEAES256GCMCommitKeyHMACSHA384)
+		cfg.Legacy = &dbesdk.LegacyOverride{Policy: policy, Encryptor: lenc}
+		tables, err := dbesdk.NewEncryptedTables(map[string]*dbesdk.ItemEncryptor{table: mustNew(t, cfg, testKeyring(t))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dynamolocal.NewClient(url, dbesdk.WithEncryption(tables))
+	}
+	old, migrating := client(dbesdk.ForceLegacyEncryptAllowLegacyDecrypt), client(dbesdk.ForbidLegacyEncryptAllowLegacyDecrypt)
+	ctx := t.Context()
+	for i, c := range []*dynamodb.Client{old, migrating} {
+		if _, err := c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: marshal(t, newUser("user#l", i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw, err := plain.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(table), KeyConditionExpression: aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": sAV("user#l")}})
+	if err != nil || len(raw.Items) != 2 {
+		t.Fatalf("Query(raw) = %v, %v", raw, err)
+	}
+	if _, ok := raw.Items[0][dbesdk.LegacySignatureName]; !ok {
+		t.Errorf("the first item, written under the force policy, is not a legacy item: %s", itemJSON(t, raw.Items[0]))
+	}
+	if _, ok := raw.Items[1][dbesdk.HeaderName]; !ok {
+		t.Errorf("the second item is not a DB-ESDK item: %s", itemJSON(t, raw.Items[1]))
+	}
+	out, err := migrating.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(table), KeyConditionExpression: aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": sAV("user#l")}, ProjectionExpression: aws.String("email, address.city")})
+	if err != nil || len(out.Items) != 2 {
+		t.Fatalf("Query(both formats) = %v, %v", out, err)
+	}
+	for i, item := range out.Items {
+		want := fmt.Sprintf(`{"address":{"M":{"city":{"S":"Lyon"}}},"email":{"S":"ana%d@example.com"}}`, i)
+		if got := itemJSON(t, item); got != want {
+			t.Errorf("Query() item %d = %s, want %s", i, got, want)
+		}
 	}
 }
