@@ -53,7 +53,7 @@ fi
 # Every Go module in the repository: the library, and the modules that keep
 # test oracles and examples out of users' go.mod.
 modules=(.)
-for m in interop examples/lambda; do
+for m in interop examples/lambda examples/users; do
 	[ -f "$m/go.mod" ] && modules+=("$m")
 done
 
