@@ -28,11 +28,11 @@
 // widened to what verification needs and applied after decryption.
 // [AddEncryptionMiddleware] lists the rules.
 //
-// Measured against DynamoDB Local on the machine of the figures below
-// (BenchmarkTable, go test -run '^$' -bench BenchmarkTable -benchtime
-// 2000x -count 3 ./dbesdk), one item of 9 attributes, 4 encrypted, raw AES
-// keyring, warm cache: see the README's "Encrypted DynamoDB tables" for the
-// figures, per operation with and without the middleware.
+// Measured against DynamoDB Local (BenchmarkTable: go test -run '^$' -bench
+// BenchmarkTable -benchtime 2000x -count 5 ./dbesdk), one item of 9
+// attributes, 4 encrypted, raw AES keyring, warm cache, on a shared 2-core
+// machine: PutItem 0.72 ms plain, 0.88 ms with suite 0x6700, 1.48 ms with
+// 0x6701; GetItem 0.59, 0.63 and 1.43 ms.
 //
 // # Format
 //
