@@ -168,6 +168,12 @@ func WithEncryption(t *EncryptedTables) func(*dynamodb.Options) {
 //     BatchExecuteStatement, ExecuteTransaction) naming the table; an
 //     expression DynamoDB would not parse.
 //
+// An UpdateItem of unsigned attributes on a key with no item creates an
+// item without header and footer, which reads then refuse with
+// [ErrPlaintextItem]: condition such updates on attribute_exists of the
+// partition key. A PartiQL statement is refused if any of its identifiers
+// is a configured table's name, even as an attribute name.
+//
 // Every other operation, and every request on other tables, passes
 // through untouched.
 func AddEncryptionMiddleware(stack *middleware.Stack, t *EncryptedTables) error {
