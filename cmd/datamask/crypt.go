@@ -138,6 +138,9 @@ type cryptFlags struct {
 	bindFields   bool
 	contextFrom  listFlag
 	kmsDirect    bool
+	// item only: the legacy wrapped provider's key files
+	legacyWrapping string
+	legacySigning  string
 }
 
 func runEncrypt(e *env, args []string) error { return runCrypt(e, "encrypt", encryptUsage, args) }
