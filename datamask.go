@@ -106,6 +106,18 @@
 // older version of itself; select such values with an expression each, and
 // bind a version number with ContextFrom where that matters.
 //
+// # Large documents, cancellation and panics
+//
+// [DataMasker.EraseTo], [DataMasker.EncryptTo] and [DataMasker.DecryptTo]
+// write their result to an io.Writer as it is made, a chunk of values at a
+// time, so that a large document costs about its size and its index (4
+// bytes per value) rather than several copies of it; the command-line
+// tool uses them. Once the context of Encrypt or Decrypt is done, no
+// further value is started (the work stops within about one value per
+// core) and the context's error is returned. A panic in a [Provider] or a
+// keyring is raised again in the caller's goroutine, with its own value,
+// however many values were being processed in parallel.
+//
 // # Errors
 //
 // Functions return few errors, matched with [errors.Is] and [errors.As]:

@@ -1,21 +1,25 @@
 package datamask
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"runtime"
+	"io"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"unicode/utf8"
 
+	"github.com/datamask/datamask/esdk"
 	"github.com/datamask/datamask/internal/jsontext"
+	"github.com/datamask/datamask/internal/parallel"
 )
 
 // Encrypt encrypts the JSON document doc, or the values of it that [Fields]
@@ -40,7 +44,11 @@ import (
 // an error matching ErrUnsupportedType for an encryption context that is
 // not valid UTF-8; and the provider's errors, such as [*EncryptKeyError],
 // wrapped with the expression of the field being encrypted (never its
-// value). The first error stops the work still to do.
+// value). The first error stops the work still to do. Once ctx is done no
+// further value is encrypted (the work stops within about one value, even
+// when cached data keys need no call that would notice) and ctx's error is
+// returned; a panic of the provider is raised in the caller's goroutine,
+// however many values are encrypted in parallel.
 func (m *DataMasker) Encrypt(ctx context.Context, doc []byte, opts ...CallOption) ([]byte, error) {
 	cfg, err := newCallConfig("encrypt", opts)
 	if err != nil {
@@ -61,14 +69,14 @@ func (m *DataMasker) Encrypt(ctx context.Context, doc []byte, opts ...CallOption
 // Expressions are resolved against the input, as for Encrypt. An
 // expression that selects nothing there but selects inside a decrypted
 // value (it was covered by another expression on encrypt, as "a.b" is by
-// "a") counts as matched. A filter sees the document as it is: a value it
-// selected whole on encrypt is now a base64 string, which it no longer
-// selects, and a value another expression encrypted shows its base64 text.
-// Decrypt the first with an expression that selects the strings in their
-// place, such as "$.address[?match(@, '.*')]" for
-// "$.address[?(@.postcode > 50000)]" (RFC 9535 match() holds only for
-// strings), and the second in a call before the one whose filter tests
-// them.
+// "a") counts as matched. A filter ("$.address[?(@.city == 'X')]")
+// selects, besides the candidates its condition holds for, those that are
+// strings holding an AWS Encryption SDK message (recognised by the first
+// bytes of its header): the values it selected whole on encrypt are such
+// strings now, and its condition can no longer see into them. So Decrypt
+// with the fields of Encrypt works for filters too. A filter condition
+// that tests a value another expression encrypted sees its base64 text:
+// decrypt that expression in an earlier call.
 //
 // Messages written by Powertools for AWS Lambda, the AWS Encryption SDKs
 // and the AWS Encryption SDK CLI decrypt here when their plaintext is JSON
@@ -81,7 +89,7 @@ func (m *DataMasker) Encrypt(ctx context.Context, doc []byte, opts ...CallOption
 // text; and the provider's errors: [*ContextMismatchError] (found before
 // any key is used) and [*DecryptKeyError]. Errors of a field are wrapped
 // with its expression, never its value. The first error stops the work
-// still to do.
+// still to do. ctx and panics are handled as by Encrypt.
 func (m *DataMasker) Decrypt(ctx context.Context, doc []byte, opts ...CallOption) ([]byte, error) {
 	cfg, err := newCallConfig("decrypt", opts)
 	if err != nil {
@@ -90,13 +98,56 @@ func (m *DataMasker) Decrypt(ctx context.Context, doc []byte, opts ...CallOption
 	return m.decrypt(ctx, doc, cfg)
 }
 
+// EncryptTo encrypts doc as [DataMasker.Encrypt] does and writes the
+// result to w instead of returning it. Values are encrypted and written a
+// chunk at a time, so neither the result nor all its messages are ever
+// whole in memory: a large document costs about its size, its index
+// (about 0.5 bytes per byte of typical JSON) and a few MB.
+//
+// Errors of the options, the document, the expressions and the context
+// come before anything is written. A later error (a key error, ctx done,
+// a write error of w, returned as it is) leaves an incomplete document
+// written: discard it.
+func (m *DataMasker) EncryptTo(ctx context.Context, w io.Writer, doc []byte, opts ...CallOption) error {
+	cfg, err := newCallConfig("encrypt", opts)
+	if err != nil {
+		return err
+	}
+	return writeThrough(w, func(out sink) error { return m.encryptTo(ctx, out, doc, cfg) })
+}
+
+// DecryptTo decrypts doc as [DataMasker.Decrypt] does and writes the
+// result to w instead of returning it, a chunk of values at a time, as
+// [DataMasker.EncryptTo] does. When an expression selects nothing but may
+// select inside decrypted values, the result is made whole in memory to
+// check it before it is written. Errors come as for EncryptTo: after one
+// that follows the first write, discard what was written.
+func (m *DataMasker) DecryptTo(ctx context.Context, w io.Writer, doc []byte, opts ...CallOption) error {
+	cfg, err := newCallConfig("decrypt", opts)
+	if err != nil {
+		return err
+	}
+	return writeThrough(w, func(out sink) error { return m.decryptTo(ctx, out, doc, cfg) })
+}
+
+// writeThrough runs write with a buffered sink over w and returns its
+// error, or else w's.
+func writeThrough(w io.Writer, write func(out sink) error) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if err := write(bw); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
 // EncryptValue encrypts a Go value: it is marshalled to JSON with the codec
 // of [WithJSONCodec] (encoding/json by default, so structs use their json
 // tags) and encrypted as [DataMasker.Encrypt] does. A json.RawMessage or
 // a []byte is JSON text, used as it is. A string given with [Fields] is
 // read as JSON text, as [DataMasker.EraseValue] does; without Fields a
 // string is a value like any other, and is the JSON string that becomes
-// one message.
+// one message. Named string and byte-slice types count as string and
+// []byte unless they implement json.Marshaler or encoding.TextMarshaler.
 //
 // A value the codec cannot marshal gives an error matching
 // [ErrUnsupportedType] whose cause stays reachable by [errors.As].
@@ -118,15 +169,27 @@ func (m *DataMasker) EncryptValue(ctx context.Context, v any, opts ...CallOption
 // Encrypt returned: a json.RawMessage or a []byte is JSON text, used as it
 // is; a string is, without [Fields], the encrypted value itself (the
 // base64 text) and, with Fields, JSON text; any other value is marshalled
-// with the codec.
+// with the codec. Named string and byte-slice types count as string and
+// []byte unless they implement json.Marshaler or encoding.TextMarshaler.
 //
-// A value the codec cannot marshal, or a decrypted document it cannot
-// unmarshal into out, gives an error matching [ErrUnsupportedType] whose
-// cause stays reachable by [errors.As].
+// out must be a non-nil pointer. A *[]byte (or a pointer to another
+// byte-slice type without its own unmarshalling) receives the decrypted
+// JSON text, as a json.RawMessage would. Any other out is replaced by a
+// value unmarshalled afresh, not merged into: on any error out is left as
+// it was.
+//
+// An out that is not a non-nil pointer, a value the codec cannot marshal,
+// or a decrypted document it cannot unmarshal into out, gives an error
+// matching [ErrUnsupportedType] whose cause stays reachable by
+// [errors.As].
 func (m *DataMasker) DecryptValue(ctx context.Context, v any, out any, opts ...CallOption) error {
 	cfg, err := newCallConfig("decrypt", opts)
 	if err != nil {
 		return err
+	}
+	rv := reflect.ValueOf(out)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return fmt.Errorf("%w: DecryptValue: out must be a non-nil pointer, not a %T", ErrUnsupportedType, out)
 	}
 	doc, err := m.valueDoc(v, cfg.fieldsSet)
 	if err != nil {
@@ -136,20 +199,28 @@ func (m *DataMasker) DecryptValue(ctx context.Context, v any, out any, opts ...C
 	if err != nil {
 		return err
 	}
+	dst := rv.Elem()
+	if isByteSlice(dst.Type()) && !unmarshalsItself(rv.Type()) {
+		dst.Set(reflect.ValueOf(bytes.Clone(plain)).Convert(dst.Type()))
+		return nil
+	}
 	unmarshal := m.unmarshal
 	if unmarshal == nil {
 		unmarshal = jsonUnmarshal
 	}
-	if err := unmarshal(plain, out); err != nil {
+	fresh := reflect.New(dst.Type())
+	if err := unmarshal(plain, fresh.Interface()); err != nil {
 		return &unmarshalError{typ: fmt.Sprintf("%T", out), cause: err}
 	}
+	dst.Set(fresh.Elem())
 	return nil
 }
 
 // valueDoc turns the v of a Value method into JSON text: a json.RawMessage
 // or a []byte (what Encrypt returns) as it is, a string as JSON text when
 // fields are given and as a JSON string otherwise, anything else through
-// the codec.
+// the codec. Named string and byte-slice types count as string and []byte
+// unless they marshal themselves.
 func (m *DataMasker) valueDoc(v any, fields bool) ([]byte, error) {
 	switch v := v.(type) {
 	case json.RawMessage:
@@ -157,12 +228,52 @@ func (m *DataMasker) valueDoc(v any, fields bool) ([]byte, error) {
 	case []byte:
 		return v, nil
 	case string:
-		if fields {
-			return []byte(v), nil
+		return stringDoc(v, fields), nil
+	case nil:
+		return m.marshalValue(v)
+	}
+	if t := reflect.TypeOf(v); !marshalsItself(t) {
+		rv := reflect.ValueOf(v)
+		switch {
+		case t.Kind() == reflect.String:
+			return stringDoc(rv.String(), fields), nil
+		case isByteSlice(t):
+			return rv.Convert(byteSliceType).Bytes(), nil
 		}
-		return jsontext.AppendQuote(nil, v), nil
 	}
 	return m.marshalValue(v)
+}
+
+// stringDoc is the JSON text of a string value: the string itself with
+// fields, else the JSON string holding it.
+func stringDoc(s string, fields bool) []byte {
+	if fields {
+		return []byte(s)
+	}
+	return jsontext.AppendQuote(nil, s)
+}
+
+var (
+	byteSliceType       = reflect.TypeFor[[]byte]()
+	jsonMarshalerType   = reflect.TypeFor[json.Marshaler]()
+	textMarshalerType   = reflect.TypeFor[encoding.TextMarshaler]()
+	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+// isByteSlice reports whether t is []byte or a named type convertible to
+// and from it.
+func isByteSlice(t reflect.Type) bool {
+	return t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8 && byteSliceType.ConvertibleTo(t)
+}
+
+func marshalsItself(t reflect.Type) bool {
+	return t.Implements(jsonMarshalerType) || t.Implements(textMarshalerType)
+}
+
+// unmarshalsItself reports whether the pointer type pt unmarshals itself.
+func unmarshalsItself(pt reflect.Type) bool {
+	return pt.Implements(jsonUnmarshalerType) || pt.Implements(textUnmarshalerType)
 }
 
 // unmarshalError keeps the codec's error reachable while its text, which
@@ -218,9 +329,10 @@ func (e *fieldError) Error() string {
 func (e *fieldError) Unwrap() error { return e.err }
 
 // checkContext refuses an encryption context the AWS Encryption SDK cannot
-// bind: keys reserved by the SDK, and text that is not UTF-8 (the Go
-// counterpart of Powertools' non-string context values). Keys are public
-// (stored in the clear in every message) and may be quoted; values are not.
+// bind: empty keys, keys reserved by the SDK, and text that is not UTF-8
+// (the Go counterpart of Powertools' non-string context values). Keys are
+// public (stored in the clear in every message) and may be quoted; values
+// are not.
 func checkContext(op string, ec map[string]string) error {
 	keys := make([]string, 0, len(ec))
 	for k := range ec {
@@ -228,6 +340,9 @@ func checkContext(op string, ec map[string]string) error {
 	}
 	slices.Sort(keys) // the same error whatever the map order
 	for _, k := range keys {
+		if k == "" {
+			return fmt.Errorf("datamask: %s: an encryption context key is empty: give each pair a key, such as \"tenant\"", op)
+		}
 		if !utf8.ValidString(k) {
 			return fmt.Errorf("%w: %s: an encryption context key is not valid UTF-8", ErrUnsupportedType, op)
 		}
@@ -239,6 +354,32 @@ func checkContext(op string, ec map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// maxContextLen is the largest serialized encryption context an AWS
+// Encryption SDK message holds: a 2-byte count, then each key and value
+// with a 2-byte length, in at most 65,535 bytes.
+const maxContextLen = 0xFFFF
+
+// checkContextSize refuses, before any key is used, an encryption context
+// too large for a message header, counting the aws-crypto-public-key pair
+// that p adds when it signs (extra bytes).
+func checkContextSize(ec map[string]string, extra int) error {
+	if len(ec) == 0 {
+		return nil
+	}
+	n := 2 + extra
+	for k, v := range ec {
+		n += 4 + len(k) + len(v)
+	}
+	if n <= maxContextLen {
+		return nil
+	}
+	msg := fmt.Sprintf("datamask: encrypt: the encryption context is %d bytes serialized, more than the %d an AWS Encryption SDK message holds", n, maxContextLen)
+	if extra > 0 {
+		msg += fmt.Sprintf(" (counting the %d bytes of the aws-crypto-public-key pair that a signed suite adds)", extra)
+	}
+	return errors.New(msg + ": bind fewer or shorter pairs")
 }
 
 // reservedContextPrefix starts the encryption context keys that the AWS
@@ -257,10 +398,20 @@ type selected struct {
 // selectValues resolves cfg.fields in d and returns the outermost selected
 // values in document order. A value selected by several expressions is
 // attributed to the first of them or, when cfg.canon is set (BindFields),
-// to the one whose canonical text sorts first, whatever their order.
-func (m *DataMasker) selectValues(d *jsontext.Doc, cfg *callConfig) ([]selected, error) {
+// to the one whose canonical text sorts first, whatever their order. With
+// messages (decrypt), a filter
+// selector also selects its candidates that hold an encrypted message,
+// which is what it selected on encrypt.
+func (m *DataMasker) selectValues(d *jsontext.Doc, cfg *callConfig, messages bool) ([]selected, error) {
+	var also func(int) bool
+	if messages {
+		also = func(n int) bool { return holdsMessage(d, n) }
+	}
 	var sel []selected
-	err := m.resolve(d, cfg.fields, cfg, func(i int, nodes []int) {
+	err := m.resolve(d, cfg.fields, cfg, also, func(i int, nodes []int) {
+		if len(nodes) > 256 {
+			sel = slices.Grow(sel, len(nodes)) // once, not by appends
+		}
 		for _, n := range nodes {
 			sel = append(sel, selected{node: n, expr: i})
 		}
@@ -294,164 +445,263 @@ func (m *DataMasker) selectValues(d *jsontext.Doc, cfg *callConfig) ([]selected,
 }
 
 func (m *DataMasker) encrypt(ctx context.Context, doc []byte, cfg *callConfig) ([]byte, error) {
+	// Each message is a little larger than its plaintext (header, tag,
+	// base64); append grows the buffer if needed.
+	w := &appendWriter{b: make([]byte, 0, len(doc)+len(doc)/2+1024)}
+	if err := m.encryptTo(ctx, w, doc, cfg); err != nil {
+		return nil, err
+	}
+	return w.b, nil
+}
+
+// encryptTo encrypts doc as cfg says and writes the result to out. Errors
+// of the document, the expressions and the context come before anything
+// is written.
+func (m *DataMasker) encryptTo(ctx context.Context, out sink, doc []byte, cfg *callConfig) error {
 	if m.provider == nil {
-		return nil, ErrNoProvider
+		return ErrNoProvider
 	}
 	if err := checkContext("encrypt", cfg.context); err != nil {
-		return nil, err
+		return err
+	}
+	if err := checkContextSize(cfg.context, contextOverhead(m.provider)); err != nil {
+		return err
 	}
 	if err := m.bindConfig("encrypt", cfg); err != nil {
-		return nil, err
+		return err
 	}
 	d, err := parseDoc(doc)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer d.Release()
 	if !cfg.fieldsSet {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		msg, err := m.provider.Encrypt(ctx, d.Raw(0), cfg.context)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		return appendQuotedBase64(nil, msg), nil
+		_, _ = out.Write(appendQuotedBase64(nil, msg))
+		return nil
 	}
-	sel, err := m.selectValues(d, cfg)
+	sel, err := m.selectValues(d, cfg, false)
 	if err != nil {
-		return nil, err
-	}
-	if len(sel) == 0 {
-		return slices.Clone(doc), nil
+		return err
 	}
 	ecs, err := m.valueContexts("encrypt", d, cfg, sel)
 	if err != nil {
-		return nil, err
+		return err
 	}
 
-	// Each worker appends the quoted base64 of its messages to its own
-	// arena; texts are located by offsets until every worker is done.
+	// Values are encrypted a chunk at a time, in parallel. Each worker
+	// appends the quoted base64 of its messages to its own arena; texts
+	// are located by offsets until the chunk is done, then written in
+	// document order. Memory stays that of one chunk, whatever the number
+	// of values.
 	type loc struct{ worker, start, end int }
 	var (
-		locs   = make([]loc, len(sel))
-		arenas = make([][]byte, workersFor(len(sel)))
+		src    = d.Source()
+		pos    int
+		arenas = make([][]byte, parallel.Workers(len(sel)))
+		locs   []loc
 	)
-	err = parallel(ctx, len(sel), len(arenas), func(ctx context.Context, w, i int) error {
-		s := sel[i]
-		msg, err := m.provider.Encrypt(ctx, d.Raw(s.node), ecs[i])
-		if err != nil {
-			return &fieldError{op: "encrypt", expr: cfg.fields[s.expr], match: s.match, err: err}
+	for len(sel) > 0 {
+		part := sel[:chunkLen(d, sel)]
+		sel = sel[len(part):]
+		partECs := ecs[:len(part)]
+		ecs = ecs[len(part):]
+		for i := range arenas {
+			arenas[i] = arenas[i][:0]
 		}
-		start := len(arenas[w])
-		arenas[w] = appendQuotedBase64(arenas[w], msg)
-		locs[i] = loc{w, start, len(arenas[w])}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+		locs = slices.Grow(locs[:0], len(part))[:len(part)]
+		err = parallel.Do(ctx, len(part), len(arenas), func(ctx context.Context, w, i int) error {
+			s := part[i]
+			msg, err := m.provider.Encrypt(ctx, d.Raw(s.node), partECs[i])
+			if err != nil {
+				return &fieldError{op: "encrypt", expr: cfg.fields[s.expr], match: s.match, err: err}
+			}
+			start := len(arenas[w])
+			arenas[w] = appendQuotedBase64(arenas[w], msg)
+			locs[i] = loc{w, start, len(arenas[w])}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for i, s := range part {
+			start, end := d.Span(s.node)
+			l := locs[i]
+			_, _ = out.Write(src[pos:start])
+			if _, err := out.Write(arenas[l.worker][l.start:l.end]); err != nil {
+				return err // the writer failed: stop the work
+			}
+			pos = end
+		}
 	}
-	edits := make([]jsontext.Edit, len(sel))
-	for i, s := range sel {
-		start, end := d.Span(s.node)
-		l := locs[i]
-		edits[i] = jsontext.Edit{Start: start, End: end, Text: arenas[l.worker][l.start:l.end:l.end]}
+	_, err = out.Write(src[pos:])
+	return err
+}
+
+// Bounds of a chunk of values processed together by Encrypt and Decrypt.
+const (
+	chunkValues = 1024
+	chunkBytes  = 4 << 20
+)
+
+// chunkLen returns how many values of sel, at least one, make the next
+// chunk: at most chunkValues values, and no more than chunkBytes of JSON
+// text past the first value.
+func chunkLen(d *jsontext.Doc, sel []selected) int {
+	n, size := 0, 0
+	for n < len(sel) && n < chunkValues {
+		start, end := d.Span(sel[n].node)
+		size += end - start
+		if n > 0 && size > chunkBytes {
+			break
+		}
+		n++
 	}
-	size := len(doc)
-	for _, a := range arenas {
-		size += len(a)
-	}
-	return jsontext.Splice(make([]byte, 0, size), doc, edits), nil
+	return n
 }
 
 func (m *DataMasker) decrypt(ctx context.Context, doc []byte, cfg *callConfig) ([]byte, error) {
+	w := &appendWriter{b: make([]byte, 0, len(doc)+1024)}
+	if err := m.decryptTo(ctx, w, doc, cfg); err != nil {
+		return nil, err
+	}
+	return w.b, nil
+}
+
+// decryptTo decrypts doc as cfg says and writes the result to out. Errors
+// of the document, the expressions and the context come before anything
+// is written.
+func (m *DataMasker) decryptTo(ctx context.Context, out sink, doc []byte, cfg *callConfig) error {
 	if m.provider == nil {
-		return nil, ErrNoProvider
+		return ErrNoProvider
 	}
 	if err := checkContext("decrypt", cfg.context); err != nil {
-		return nil, err
+		return err
 	}
 	if err := m.bindConfig("decrypt", cfg); err != nil {
-		return nil, err
+		return err
 	}
 	d, err := parseDoc(doc)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer d.Release()
 	if !cfg.fieldsSet {
 		if k := d.Kind(0); k.IsContainer() {
-			return nil, &decryptValueError{reason: "the selected value is " + kindPhrase[k] + ", not a base64 string (give Fields to decrypt values inside it)"}
+			return &decryptValueError{reason: "the selected value is " + kindPhrase[k] + ", not a base64 string (give Fields to decrypt values inside it)"}
 		}
-		return m.decryptValue(ctx, d, 0, nil, cfg.context)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		pt, err := m.decryptValue(ctx, d, 0, nil, cfg.context)
+		if err != nil {
+			return err
+		}
+		_, _ = out.Write(pt)
+		return nil
 	}
 
 	// Expressions that select nothing may select inside values that other
-	// expressions covered on encrypt: they are checked against the result.
+	// expressions covered on encrypt: they are checked against the result,
+	// which is then made whole before it is written.
 	var unmatched []string
-	sel, err := m.selectValues(d, &callConfig{fields: cfg.fields, canon: cfg.canon, allowMissing: true, missing: &unmatched})
+	sel, err := m.selectValues(d, &callConfig{fields: cfg.fields, canon: cfg.canon, allowMissing: true, missing: &unmatched}, true)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if len(sel) == 0 {
 		if err := missingFields(unmatched, cfg); err != nil {
-			return nil, err
+			return err
 		}
-		return slices.Clone(doc), nil
+		_, _ = out.Write(doc)
+		return nil
 	}
 	ecs, err := m.valueContexts("decrypt", d, cfg, sel)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	if len(unmatched) == 0 {
+		return m.writeDecrypted(ctx, out, d, sel, ecs, cfg, nil)
+	}
+	whole := &appendWriter{b: make([]byte, 0, len(doc)+1024)}
+	regions := make([][2]int, 0, len(sel))
+	if err := m.writeDecrypted(ctx, whole, d, sel, ecs, cfg, &regions); err != nil {
+		return err
+	}
+	if unmatched, err = m.uncovered(whole.b, regions, unmatched); err != nil {
+		return err
+	}
+	if err := missingFields(unmatched, cfg); err != nil {
+		return err
+	}
+	_, _ = out.Write(whole.b)
+	return nil
+}
+
+// writeDecrypted writes d with the values of sel, under the encryption
+// contexts ecs, decrypted to out, a chunk of values at a time. If regions is not nil, it gets the span in the
+// output of each decrypted value (out must then be an *appendWriter that
+// was empty).
+func (m *DataMasker) writeDecrypted(ctx context.Context, out sink, d *jsontext.Doc, sel []selected, ecs []map[string]string, cfg *callConfig, regions *[][2]int) error {
 	var (
-		texts   = make([][]byte, len(sel))
-		scratch = make([][]byte, workersFor(len(sel)))
-		grown   atomic.Int64
+		src     = d.Source()
+		pos     int
+		written int
+		texts   [][]byte
+		scratch = make([][]byte, parallel.Workers(len(sel)))
 	)
-	err = parallel(ctx, len(sel), len(scratch), func(ctx context.Context, w, i int) error {
-		s := sel[i]
-		pt, err := m.decryptValue(ctx, d, s.node, &scratch[w], ecs[i])
+	for len(sel) > 0 {
+		part := sel[:chunkLen(d, sel)]
+		sel = sel[len(part):]
+		partECs := ecs[:len(part)]
+		ecs = ecs[len(part):]
+		texts = slices.Grow(texts[:0], len(part))[:len(part)]
+		err := parallel.Do(ctx, len(part), len(scratch), func(ctx context.Context, w, i int) error {
+			s := part[i]
+			pt, err := m.decryptValue(ctx, d, s.node, &scratch[w], partECs[i])
+			if err != nil {
+				return &fieldError{op: "decrypt", expr: cfg.fields[s.expr], match: s.match, err: err}
+			}
+			texts[i] = pt
+			return nil
+		})
 		if err != nil {
-			return &fieldError{op: "decrypt", expr: cfg.fields[s.expr], match: s.match, err: err}
+			return err
 		}
-		texts[i] = pt
-		start, end := d.Span(s.node)
-		grown.Add(int64(len(pt) - (end - start)))
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	edits := make([]jsontext.Edit, len(sel))
-	for i, s := range sel {
-		start, end := d.Span(s.node)
-		edits[i] = jsontext.Edit{Start: start, End: end, Text: texts[i]}
-	}
-	out := jsontext.Splice(make([]byte, 0, max(0, len(doc)+int(grown.Load()))), doc, edits)
-	if len(unmatched) > 0 {
-		if unmatched, err = m.uncovered(out, edits, unmatched); err != nil {
-			return nil, err
-		}
-		if err := missingFields(unmatched, cfg); err != nil {
-			return nil, err
+		for i, s := range part {
+			start, end := d.Span(s.node)
+			_, _ = out.Write(src[pos:start])
+			written += start - pos
+			if regions != nil {
+				*regions = append(*regions, [2]int{written, written + len(texts[i])})
+			}
+			if _, err := out.Write(texts[i]); err != nil {
+				return err // the writer failed: stop the work
+			}
+			written += len(texts[i])
+			texts[i] = nil
+			pos = end
 		}
 	}
-	return out, nil
+	_, err := out.Write(src[pos:])
+	return err
 }
 
 // uncovered returns the expressions of exprs that select nothing inside the
-// values decrypted into out (edits, in document order, are the
-// replacements that made out).
-func (m *DataMasker) uncovered(out []byte, edits []jsontext.Edit, exprs []string) ([]string, error) {
+// values decrypted into out (regions, in document order, are their spans
+// in out).
+func (m *DataMasker) uncovered(out []byte, regions [][2]int, exprs []string) ([]string, error) {
 	d, err := parseDoc(out)
 	if err != nil {
 		return nil, err // cannot happen: every decrypted text was checked
 	}
 	defer d.Release()
-	// The decrypted values' spans in out.
-	regions := make([][2]int, len(edits))
-	shift := 0
-	for i, e := range edits {
-		regions[i] = [2]int{e.Start + shift, e.Start + shift + len(e.Text)}
-		shift += len(e.Text) - (e.End - e.Start)
-	}
 	var left []string
 	var buf []int
 	for _, e := range exprs {
@@ -526,6 +776,37 @@ func (m *DataMasker) decryptValue(ctx context.Context, d *jsontext.Doc, n int, s
 	return pt, nil
 }
 
+// holdsMessage reports whether node n of d is a string holding the
+// standard base64 of what starts an AWS Encryption SDK message: a format
+// version (2, or 1 with its message type 0x80) and a known algorithm
+// suite. Ordinary text almost never starts so ("AgR4", "AgV4" for the
+// suites datamask writes), so a filter on decrypt selects the values it
+// encrypted and nothing else.
+func holdsMessage(d *jsontext.Doc, n int) bool {
+	if d.Kind(n) != jsontext.String {
+		return false
+	}
+	raw := d.Raw(n)
+	text := raw[1 : len(raw)-1]
+	if bytes.IndexByte(text, '\\') >= 0 {
+		text = d.AppendStr(nil, n)
+	}
+	if len(text) < 8 {
+		return false
+	}
+	var b [6]byte
+	if _, err := base64.StdEncoding.Decode(b[:], text[:8]); err != nil {
+		return false
+	}
+	switch b[0] {
+	case 2:
+		return esdk.Suite(binary.BigEndian.Uint16(b[1:3])).Known()
+	case 1:
+		return b[1] == 0x80 && esdk.Suite(binary.BigEndian.Uint16(b[2:4])).Known()
+	}
+	return false
+}
+
 // kindPhrase names a kind of JSON value in error messages.
 var kindPhrase = map[jsontext.Kind]string{
 	jsontext.Null: "null", jsontext.False: "a boolean", jsontext.True: "a boolean",
@@ -567,55 +848,6 @@ func appendQuotedBase64(dst, msg []byte) []byte {
 	dst = append(dst, '"')
 	dst = base64.StdEncoding.AppendEncode(dst, msg)
 	return append(dst, '"')
-}
-
-// workersFor returns how many goroutines process n values.
-func workersFor(n int) int {
-	return max(1, min(n, runtime.GOMAXPROCS(0)))
-}
-
-// parallel calls fn for every index in [0, n) on up to workers goroutines
-// (worker numbers 0 to workers-1, each used by one goroutine at a time).
-// The first error cancels the context given to the calls still running,
-// stops the rest and is returned.
-func parallel(ctx context.Context, n, workers int, fn func(ctx context.Context, worker, i int) error) error {
-	if workers <= 1 {
-		for i := range n {
-			if err := fn(ctx, 0, i); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		next    atomic.Int64
-		failed  atomic.Bool
-		errOnce sync.Once
-		first   error
-		wg      sync.WaitGroup
-	)
-	for w := range workers {
-		wg.Go(func() {
-			for !failed.Load() {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				if err := fn(ctx, w, i); err != nil {
-					errOnce.Do(func() {
-						first = err
-						failed.Store(true)
-						cancel()
-					})
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return first
 }
 
 // errorIsContext reports whether err comes from a cancelled or expired

@@ -1,12 +1,15 @@
 package datamask
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/datamask/datamask/internal/jsonpath"
 	"github.com/datamask/datamask/internal/jsontext"
@@ -56,7 +59,9 @@ func (m *DataMasker) Erase(doc []byte, opts ...CallOption) ([]byte, error) {
 // turn a []byte into a base64 string). A string given with [Fields] or
 // [MaskingRules] is read as JSON text (as Powertools does with a JSON
 // string), so the result is the erased document, not a string; without
-// fields a string is a value like any other and becomes "*****".
+// fields a string is a value like any other and becomes "*****". Named
+// string and byte-slice types count as string and []byte unless they
+// implement json.Marshaler or encoding.TextMarshaler.
 //
 // A value the codec cannot marshal gives an error matching
 // [ErrUnsupportedType] whose cause stays reachable by [errors.As].
@@ -132,12 +137,72 @@ type target struct {
 }
 
 func (m *DataMasker) erase(doc []byte, cfg *callConfig) ([]byte, error) {
+	p, err := m.planErase(doc, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer p.release()
+	if len(p.kept) == 0 {
+		return slices.Clone(doc), nil
+	}
+	// Masks are at most a few bytes longer than the values they replace,
+	// but for a long custom mask or a regular expression; append grows the
+	// buffer if needed.
+	w := &appendWriter{b: make([]byte, 0, len(doc)+len(doc)/8+64)}
+	p.write(w)
+	return w.b, nil
+}
+
+// EraseTo erases doc as [DataMasker.Erase] does and writes the result to
+// w instead of returning it, so that the erased document is never whole
+// in memory: erasing a document then costs about its size plus its index
+// (about 0.5 bytes per byte of typical JSON). Every error but w's is found
+// before anything is written; an error of w is returned as it is and
+// leaves part of the document written.
+func (m *DataMasker) EraseTo(w io.Writer, doc []byte, opts ...CallOption) error {
+	cfg, err := newCallConfig("erase", opts)
+	if err != nil {
+		return err
+	}
+	p, err := m.planErase(doc, cfg)
+	if err != nil {
+		return err
+	}
+	defer p.release()
+	bw := bufio.NewWriterSize(w, 64<<10)
+	p.write(bw)
+	return bw.Flush()
+}
+
+// erasePlan is an erase ready to write: the document, its index, and the
+// outermost values to mask with their maskers.
+type erasePlan struct {
+	d        *jsontext.Doc
+	maskers  []*masker
+	kept     []target // in document order, none inside another
+	leafwise bool     // mask leaf by leaf (a mask option or rules)
+}
+
+func (p *erasePlan) release() { p.d.Release() }
+
+// planErase parses doc, resolves the expressions of cfg and checks the
+// masks: every error of an erase comes from here.
+func (m *DataMasker) planErase(doc []byte, cfg *callConfig) (*erasePlan, error) {
 	d, err := parseDoc(doc)
 	if err != nil {
 		return nil, err
 	}
-	defer d.Release()
+	p, err := m.plan(d, cfg)
+	if err != nil {
+		d.Release()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (m *DataMasker) plan(d *jsontext.Doc, cfg *callConfig) (*erasePlan, error) {
 	var (
+		err      error
 		maskers  []*masker
 		names    []string   // per rule: the expression, for conflict messages
 		rules    []MaskRule // per rule, to tell equal rules from different ones
@@ -164,7 +229,7 @@ func (m *DataMasker) erase(doc []byte, cfg *callConfig) ([]byte, error) {
 		}
 	default:
 		mk := defaultMasker
-		if cfg.mask != nil && *cfg.mask != (MaskRule{}) { // CustomMask("") is the default mask
+		if cfg.mask != nil {
 			if mk, err = m.masker(*cfg.mask, cfg.maskFrom); err != nil {
 				return nil, err
 			}
@@ -179,8 +244,9 @@ func (m *DataMasker) erase(doc []byte, cfg *callConfig) ([]byte, error) {
 			return nil, err
 		}
 	}
+	p := &erasePlan{d: d, maskers: maskers, leafwise: leafwise}
 	if len(targets) == 0 {
-		return slices.Clone(doc), nil
+		return p, nil
 	}
 
 	// Keep the outermost targets; the same value selected by two rules
@@ -203,55 +269,41 @@ func (m *DataMasker) erase(doc []byte, cfg *callConfig) ([]byte, error) {
 		}
 		kept = append(kept, t)
 	}
+	p.kept = kept
+	return p, nil
+}
 
-	var (
-		edits   = make([]jsontext.Edit, 0, len(kept))
-		arena   []byte   // masked texts, referenced by offsets until the end
-		scratch []byte   // a decoded string value
-		spans   [][2]int // leafwise only, per edit: its text's span in arena
-	)
-	if leafwise {
-		spans = make([][2]int, 0, len(kept))
-	}
-	add := func(n int, text []byte) {
+// write writes the document with the planned values masked to w.
+func (p *erasePlan) write(w sink) {
+	d := p.d
+	src := d.Source()
+	pos := 0
+	var scratch []byte
+	put := func(n int, mk *masker) {
 		s, e := d.Span(n)
-		edits = append(edits, jsontext.Edit{Start: s, End: e, Text: text})
+		_, _ = w.Write(src[pos:s])
+		mk.write(w, src[s:e], &scratch)
+		pos = e
 	}
-	addMasked := func(n int, mk *masker) {
-		start := len(arena)
-		if d.Kind(n) == jsontext.String {
-			scratch = d.AppendStr(scratch[:0], n)
-			arena = mk.appendMasked(arena, scratch)
-		} else {
-			arena = mk.appendMasked(arena, d.Raw(n))
-		}
-		s, e := d.Span(n)
-		edits = append(edits, jsontext.Edit{Start: s, End: e})
-		spans = append(spans, [2]int{start, len(arena)})
-	}
-	for _, t := range kept {
-		mk := maskers[t.rule]
+	for _, t := range p.kept {
+		mk := p.maskers[t.rule]
 		n := t.node
 		switch {
-		case !leafwise && d.Kind(n) == jsontext.Array:
-			d.Elements(n, func(e int) bool { add(e, quotedDefaultMask); return true })
-		case !leafwise:
-			add(n, quotedDefaultMask)
+		case !p.leafwise && d.Kind(n) == jsontext.Array:
+			d.Elements(n, func(e int) bool { put(e, defaultMasker); return true })
+		case !p.leafwise:
+			put(n, defaultMasker)
 		case d.Kind(n).IsContainer():
-			for v, end := n, d.Next(n); v < end; v++ {
+			for v, end := n, d.Next(n); v < end; v = d.Step(v) {
 				if !d.IsKey(v) && !d.Kind(v).IsContainer() {
-					addMasked(v, mk)
+					put(v, mk)
 				}
 			}
 		default:
-			addMasked(n, mk)
+			put(n, mk)
 		}
 	}
-	for i, sp := range spans {
-		edits[i].Text = arena[sp[0]:sp[1]:sp[1]]
-	}
-	out := make([]byte, 0, len(doc)+len(arena)+len(edits)*len(quotedDefaultMask))
-	return jsontext.Splice(out, doc, edits), nil
+	_, _ = w.Write(src[pos:])
 }
 
 // resolveTargets selects every expression in d and returns the selected
@@ -259,10 +311,13 @@ func (m *DataMasker) erase(doc []byte, cfg *callConfig) ([]byte, error) {
 // else 0). It applies the missing-field policy of cfg.
 func (m *DataMasker) resolveTargets(d *jsontext.Doc, exprs []string, perRule bool, cfg *callConfig) ([]target, error) {
 	var targets []target
-	err := m.resolve(d, exprs, cfg, func(i int, nodes []int) {
+	err := m.resolve(d, exprs, cfg, nil, func(i int, nodes []int) {
 		r := 0
 		if perRule {
 			r = i
+		}
+		if len(nodes) > 256 {
+			targets = slices.Grow(targets, len(nodes)) // once, not by appends
 		}
 		for _, n := range nodes {
 			targets = append(targets, target{node: n, rule: r})
@@ -278,15 +333,20 @@ func (m *DataMasker) resolveTargets(d *jsontext.Doc, exprs []string, perRule boo
 // fields, in which case it is appended to cfg.missing. In a scalar
 // document only the document itself ("$") can be selected: an expression
 // that selects nothing there is [ErrUnsupportedType]. Encrypt and Decrypt
-// with fields reuse it.
-func (m *DataMasker) resolve(d *jsontext.Doc, exprs []string, cfg *callConfig, found func(i int, nodes []int)) error {
+// with fields reuse it. If also is not nil, filter selectors also select
+// the candidates it accepts (see jsonpath.Path.AppendNodesAlso).
+func (m *DataMasker) resolve(d *jsontext.Doc, exprs []string, cfg *callConfig, also func(int) bool, found func(i int, nodes []int)) error {
 	var buf []int
 	for i, e := range exprs {
 		p, err := m.path(e)
 		if err != nil {
 			return err
 		}
-		buf = p.AppendNodes(buf[:0], d)
+		if also != nil {
+			buf = p.AppendNodesAlso(buf[:0], d, also)
+		} else {
+			buf = p.AppendNodes(buf[:0], d)
+		}
 		if len(buf) == 0 {
 			if k := d.Kind(0); !k.IsContainer() {
 				return fmt.Errorf("%w: fields need an object or array document, not a %s", ErrUnsupportedType, k)
@@ -329,6 +389,17 @@ func (m *DataMasker) path(expr string) (*jsonpath.Path, error) {
 		if p != nil {
 			return p, nil
 		}
+	}
+	if !utf8.ValidString(expr) {
+		off := 0
+		for off < len(expr) {
+			r, size := utf8.DecodeRuneInString(expr[off:])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			off += size
+		}
+		return nil, &InvalidPathError{Expression: expr, Offset: off, Err: errors.New("not valid UTF-8")}
 	}
 	p, err := jsonpath.Compile(expr)
 	if err != nil {

@@ -1,6 +1,7 @@
 package datamask_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,7 +42,6 @@ func TestErase(t *testing.T) {
 		{"regex filter dialect", `[{"n":"John"},{"n":"Ana"}]`, []datamask.CallOption{F("$[?(@.n =~ 'oh')].n")}, `[{"n":"*****"},{"n":"Ana"}]`},
 
 		// Fields with a mask option: leaf by leaf.
-		{"empty custom mask is the default", `{"a":[1,{"b":2}],"c":{"d":3}}`, []datamask.CallOption{F("a", "c"), datamask.CustomMask("")}, `{"a":["*****","*****"],"c":"*****"}`},
 		{"custom on array", `{"a":["x",{"y":1}]}`, []datamask.CallOption{F("a"), datamask.CustomMask("NO")}, `{"a":["NO",{"y":"NO"}]}`},
 		{"custom used as given", `{"a":"x"}`, []datamask.CallOption{F("a"), datamask.CustomMask("a \"long\" mask é<>")}, `{"a":"a \"long\" mask é<>"}`},
 		{"dynamic number", `{"age":30}`, []datamask.CallOption{F("age"), datamask.DynamicMask()}, `{"age":"**"}`},
@@ -93,9 +93,14 @@ func TestErase(t *testing.T) {
 			if string(in) != tt.doc {
 				t.Errorf("Erase modified its input: %s", in)
 			}
-			// The package-level Erase behaves the same.
+			// The package-level Erase behaves the same, and EraseTo
+			// writes the same.
 			if got2, err := datamask.Erase(in, tt.opts...); err != nil || string(got2) != tt.want {
 				t.Errorf("datamask.Erase(%s) = %s, %v, want %s", tt.doc, got2, err, tt.want)
+			}
+			var buf bytes.Buffer
+			if err := m.EraseTo(&buf, in, tt.opts...); err != nil || buf.String() != tt.want {
+				t.Errorf("EraseTo(%s) wrote %s, %v, want %s", tt.doc, buf.Bytes(), err, tt.want)
 			}
 		})
 	}
@@ -151,6 +156,10 @@ func TestEraseErrors(t *testing.T) {
 			func(err error) bool { return err != nil }, "DynamicMask conflicts with CustomMask"},
 		{"context on erase", doc, []datamask.CallOption{datamask.EncryptionContext(map[string]string{"a": "b"})},
 			func(err error) bool { return err != nil }, "EncryptionContext applies only to Encrypt and Decrypt"},
+		{"empty custom mask", doc, []datamask.CallOption{F("card"), datamask.CustomMask("")},
+			func(err error) bool { return err != nil }, "CustomMask: the mask is empty"},
+		{"path not UTF-8", doc, []datamask.CallOption{F("$.card\xff")},
+			func(err error) bool { return errors.As(err, &ipe) && ipe.Offset == 6 }, `invalid field expression "$.card\xff" at offset 6: not valid UTF-8`},
 		{"empty fields", doc, []datamask.CallOption{F()},
 			func(err error) bool { return err != nil }, "no expression given"},
 	}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/datamask/datamask/internal/jsontext"
@@ -30,7 +31,7 @@ const (
 // shared (immutable) between calls.
 type masker struct {
 	kind   maskKind
-	custom string
+	custom []byte // maskCustom: the mask as a JSON string
 	re     *regexp.Regexp
 	tmpl   []tmplPart
 }
@@ -61,7 +62,7 @@ func compileMasker(r MaskRule, where string) (*masker, error) {
 	case ways > 1:
 		return nil, fmt.Errorf("datamask: erase: %s sets more than one way of masking (custom_mask, dynamic_mask, regex_pattern with mask_format): keep one", where)
 	case r.CustomMask != "":
-		return &masker{kind: maskCustom, custom: r.CustomMask}, nil
+		return &masker{kind: maskCustom, custom: jsontext.AppendQuote(nil, r.CustomMask)}, nil
 	case r.DynamicMask:
 		return &masker{kind: maskDynamic}, nil
 	case r.RegexPattern == "" && r.MaskFormat != "":
@@ -223,30 +224,172 @@ func isNameByte(c byte) bool {
 	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
-// appendMasked appends to dst the JSON string that replaces a leaf whose
-// text is s: the decoded value of a string, the JSON text of a number,
-// boolean or null.
-func (m *masker) appendMasked(dst, s []byte) []byte {
+// sink is where an erased document is written: a *bufio.Writer, whose
+// error is sticky and read at Flush, or an *appendWriter.
+type sink interface {
+	Write(p []byte) (int, error)
+	WriteByte(c byte) error
+	WriteString(s string) (int, error)
+}
+
+// appendWriter is a sink appending to a byte slice.
+type appendWriter struct{ b []byte }
+
+func (w *appendWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
+}
+
+func (w *appendWriter) WriteByte(c byte) error {
+	w.b = append(w.b, c)
+	return nil
+}
+
+func (w *appendWriter) WriteString(s string) (int, error) {
+	w.b = append(w.b, s...)
+	return len(s), nil
+}
+
+// write writes to w the JSON string that replaces a leaf whose JSON text
+// is raw. Default, custom and dynamic masks stream: a value of any size is
+// masked without a copy of it. scratch is reused for regular expressions,
+// which work on the decoded text.
+func (m *masker) write(w sink, raw []byte, scratch *[]byte) {
 	switch m.kind {
 	case maskCustom:
-		return jsontext.AppendQuote(dst, m.custom)
+		_, _ = w.Write(m.custom)
 	case maskDynamic:
-		dst = append(dst, '"')
-		for i := 0; i < len(s); {
-			r, size := utf8.DecodeRune(s[i:])
-			i += size
-			switch r {
-			case '-', '_', '.', ' ':
-				dst = append(dst, byte(r))
-			default:
-				dst = append(dst, '*')
+		writeDynamic(w, raw, scratch)
+	case maskRegex:
+		text := raw
+		if raw[0] == '"' {
+			text = appendUnquotedBody((*scratch)[:0], raw[1:len(raw)-1])
+			*scratch = text
+		}
+		_, _ = w.Write(jsontext.AppendQuote(nil, m.replace(text)))
+	default:
+		_, _ = w.Write(quotedDefaultMask)
+	}
+}
+
+// keptByDynamic reports whether the dynamic mask keeps r as it is.
+func keptByDynamic(r rune) bool { return r == '-' || r == '_' || r == '.' || r == ' ' }
+
+// writeDynamic writes the dynamic mask of the leaf whose JSON text is raw:
+// one '*' per character of its value (a string's decoded text, a number's
+// or literal's JSON text), keeping '-', '_', '.' and spaces. It writes
+// through buf (reused between calls), a chunk at a time.
+func writeDynamic(w sink, raw []byte, buf *[]byte) {
+	const chunk = 4096
+	out := (*buf)[:0]
+	out = append(out, '"')
+	flush := func() {
+		_, _ = w.Write(out)
+		out = out[:0]
+	}
+	if raw[0] != '"' {
+		for _, c := range raw { // a number or literal: ASCII
+			if keptByDynamic(rune(c)) {
+				out = append(out, c)
+			} else {
+				out = append(out, '*')
 			}
 		}
-		return append(dst, '"')
-	case maskRegex:
-		return jsontext.AppendQuote(dst, m.replace(s))
+	} else {
+		body := raw[1 : len(raw)-1]
+		for i := 0; i < len(body); {
+			c := body[i]
+			r := rune(c)
+			switch {
+			case c == '\\':
+				var size int
+				r, size = unescape(body[i:])
+				i += size
+			case c < utf8.RuneSelf:
+				i++
+			default:
+				_, size := utf8.DecodeRune(body[i:])
+				r = utf8.RuneError // masked whatever it is
+				i += size
+			}
+			if keptByDynamic(r) {
+				out = append(out, byte(r))
+			} else {
+				out = append(out, '*')
+			}
+			if len(out) >= chunk {
+				flush()
+			}
+		}
 	}
-	return append(dst, quotedDefaultMask...)
+	out = append(out, '"')
+	flush()
+	*buf = out
+}
+
+// unescape decodes the escape sequence at the start of s (a valid JSON
+// string body) and returns its rune and length. A \u surrogate pair is one
+// rune; a lone surrogate is U+FFFD, as encoding/json decodes it.
+func unescape(s []byte) (rune, int) {
+	switch s[1] {
+	case 'u':
+		r := rune(hex4(s[2:6]))
+		if utf16.IsSurrogate(r) {
+			if len(s) >= 12 && s[6] == '\\' && s[7] == 'u' {
+				if dec := utf16.DecodeRune(r, rune(hex4(s[8:12]))); dec != utf8.RuneError {
+					return dec, 12
+				}
+			}
+			return utf8.RuneError, 6
+		}
+		return r, 6
+	case 'b':
+		return '\b', 2
+	case 'f':
+		return '\f', 2
+	case 'n':
+		return '\n', 2
+	case 'r':
+		return '\r', 2
+	case 't':
+		return '\t', 2
+	}
+	return rune(s[1]), 2 // " \\ /
+}
+
+func hex4(b []byte) int {
+	v := 0
+	for _, c := range b[:4] {
+		v <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			v |= int(c - '0')
+		case c >= 'a' && c <= 'f':
+			v |= int(c - 'a' + 10)
+		default:
+			v |= int(c - 'A' + 10)
+		}
+	}
+	return v
+}
+
+// appendUnquotedBody appends the decoded text of a valid JSON string body.
+func appendUnquotedBody(dst, body []byte) []byte {
+	for i := 0; i < len(body); {
+		if body[i] != '\\' {
+			j := i + 1
+			for j < len(body) && body[j] != '\\' {
+				j++
+			}
+			dst = append(dst, body[i:j]...)
+			i = j
+			continue
+		}
+		r, size := unescape(body[i:])
+		dst = utf8.AppendRune(dst, r)
+		i += size
+	}
+	return dst
 }
 
 // replace replaces every match of the pattern in s with the format.

@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
+
+	"github.com/datamask/datamask/internal/jsontext"
 )
 
 func TestParseFormat(t *testing.T) {
@@ -81,9 +84,48 @@ func FuzzMaskFormat(f *testing.F) {
 			return
 		}
 		m := &masker{kind: maskRegex, re: re, tmpl: tmpl}
-		out := m.appendMasked(nil, []byte(value))
+		w := &appendWriter{}
+		var scratch []byte
+		m.write(w, jsontext.AppendQuote(nil, value), &scratch)
+		out := w.b
 		if !json.Valid(out) {
 			t.Fatalf("format %q on %q gave %q, not a JSON string", format, value, out)
 		}
 	})
+}
+
+// TestWriteDynamicStreams checks the streaming dynamic mask against the
+// decoded text, on escapes, surrogate pairs, lone surrogates, multi-byte
+// UTF-8 and values longer than its buffer.
+func TestWriteDynamicStreams(t *testing.T) {
+	long := strings.Repeat(`ab-c_d.e f\u00e9\n\ud83d\ude00`, 100)
+	for _, raw := range []string{`"a-b_c.d e"`, `"\u002d\u005f\u002e\u0020x"`, `"\ud83d\ude00é\ud800x"`, `"` + long + `"`, `""`, `-1.5e+3`, `true`, `null`} {
+		var want []byte
+		d, err := jsontext.Parse([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := []byte(raw)
+		if d.Kind(0) == jsontext.String {
+			text = d.AppendStr(nil, 0)
+		}
+		want = append(want, '"')
+		for _, r := range string(text) {
+			if keptByDynamic(r) {
+				want = append(want, byte(r))
+			} else {
+				want = append(want, '*')
+			}
+		}
+		want = append(want, '"')
+		w := &appendWriter{}
+		var buf []byte
+		writeDynamic(w, []byte(raw), &buf)
+		if string(w.b) != string(want) {
+			t.Errorf("writeDynamic(%.40s) = %.60s, want %.60s", raw, w.b, want)
+		}
+		if got := appendUnquotedBody(nil, []byte(raw)[1:max(1, len(raw)-1)]); d.Kind(0) == jsontext.String && string(got) != string(text) {
+			t.Errorf("appendUnquotedBody(%.40s) = %q, want %q", raw, got, text)
+		}
+	}
 }

@@ -113,8 +113,15 @@ func Fields(expressions ...string) CallOption {
 }
 
 // CustomMask erases with mask instead of "*****". The mask is used as given,
-// whatever the length of the value it replaces.
+// whatever the length of the value it replaces. An empty mask is refused
+// (the call fails) rather than read as the default: omit CustomMask for
+// "*****".
 func CustomMask(mask string) CallOption {
+	if mask == "" {
+		return callOption(func(*callConfig) error {
+			return errors.New(`datamask: CustomMask: the mask is empty: give the text that replaces each value, or omit CustomMask for the default "*****"`)
+		})
+	}
 	return setMask("CustomMask", MaskRule{CustomMask: mask})
 }
 
@@ -183,8 +190,12 @@ func AllowMissingFields(missing *[]string) CallOption {
 }
 
 // EncryptionContext binds non-secret key-value pairs to encrypted messages.
-// Decrypt must be given exactly the same pairs. Keys starting with
-// "aws-crypto-" are reserved by the AWS Encryption SDK and refused.
+// Decrypt must be given exactly the same pairs. Empty keys, and keys
+// starting with "aws-crypto-" (reserved by the AWS Encryption SDK), are
+// refused. An AWS Encryption SDK message holds at most 65,535 bytes of
+// serialized context (2 bytes, then 4 bytes plus the key and value of each
+// pair; a signed suite adds a pair of 93 bytes): Encrypt refuses a larger
+// one before any key is used.
 func EncryptionContext(ec map[string]string) CallOption {
 	return callOption(func(c *callConfig) error {
 		if c.contextSet {

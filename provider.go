@@ -3,9 +3,11 @@ package datamask
 import (
 	"cmp"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"time"
 
 	"github.com/datamask/datamask/esdk"
@@ -178,10 +180,15 @@ func WithoutDataKeyCache() ProviderOption {
 // so any of them decrypts), for a local key [ReadLocalKeyring], or any
 // [esdk.Keyring]. Without options it writes suite 0x0578 with 4096-byte
 // frames under the commitment policy REQUIRE_ENCRYPT_REQUIRE_DECRYPT, and
-// caches data keys ([DataKeyCache]), as Powertools does.
+// caches data keys ([DataKeyCache]), as Powertools does. A nil keyring is
+// refused, including a nil pointer such as the *esdk.RawAESKeyring that
+// [ReadLocalKeyring] returns with its error.
 func NewESDKProvider(k esdk.Keyring, opts ...ProviderOption) (*ESDKProvider, error) {
 	if k == nil {
 		return nil, errors.New("datamask: NewESDKProvider: keyring is nil")
+	}
+	if isNil(k) {
+		return nil, fmt.Errorf("datamask: NewESDKProvider: keyring is a nil %T: check the error of the function that returned it", k)
 	}
 	cfg := providerConfig{
 		suite:       esdk.AES256GCMHKDFSHA512CommitKeyECDSAP384,
@@ -244,10 +251,25 @@ func NewESDKProvider(k esdk.Keyring, opts ...ProviderOption) (*ESDKProvider, err
 	}, nil
 }
 
+// isNil reports whether k holds a nil pointer,
+// map, slice, func or channel, such as the nil *esdk.RawAESKeyring that
+// ReadLocalKeyring returns with its error: stored, it would only fail (or
+// panic) at the first Encrypt.
+func isNil(k esdk.Keyring) bool {
+	switch v := reflect.ValueOf(k); v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
+}
+
 // Encrypt implements [Provider]: it returns an AWS Encryption SDK message.
 // It fails with [*EncryptKeyError] when the keyring cannot produce a data
 // key (for example KMS refused GenerateDataKey).
 func (p *ESDKProvider) Encrypt(ctx context.Context, plaintext []byte, encryptionContext map[string]string) ([]byte, error) {
+	if err := checkContextSize(encryptionContext, contextOverhead(p)); err != nil {
+		return nil, err
+	}
 	opts := append(p.encOpts[:len(p.encOpts):len(p.encOpts)], esdk.WithEncryptionContext(encryptionContext))
 	// Key errors come out as *EncryptKeyError (see keyErrorCMM); the
 	// others (a cancelled ctx, a failing random source) as they are.
@@ -267,6 +289,20 @@ func (p *ESDKProvider) Decrypt(ctx context.Context, ciphertext []byte, encryptio
 		return nil, decryptError(err)
 	}
 	return pt, nil
+}
+
+// publicKeyPairLen is the serialized size of the aws-crypto-public-key
+// pair a signed suite adds to the context: two lengths, the key, and the
+// base64 of a compressed P-384 point (49 bytes, 68 characters).
+var publicKeyPairLen = 4 + len(esdk.PublicKeyContextKey) + base64.StdEncoding.EncodedLen(49)
+
+// contextOverhead returns how many bytes p adds to an encryption context
+// when it serializes it.
+func contextOverhead(p Provider) int {
+	if e, ok := p.(*ESDKProvider); ok && e.suite.Signing() {
+		return publicKeyPairLen
+	}
+	return 0
 }
 
 // Suite returns the algorithm suite Encrypt writes.

@@ -35,6 +35,15 @@
 // partition and [WithDiscoveryRegions] to some Regions, and keys outside
 // them are refused without a KMS call.
 //
+// # Values encrypted with KMS directly
+//
+// [DirectProvider] is not a keyring but a datamask.Provider for values
+// that other systems encrypt with one KMS Encrypt call each, storing the
+// base64 of the CiphertextBlob (AWS's guidance for Lambda, many tables of
+// personal data): datamask reads them, can encrypt them again with
+// envelope encryption, or keeps writing them. Each value costs a KMS call
+// and KMS takes 4,096 bytes at most: for new data, use the keyrings.
+//
 // The encryption context, including the aws-crypto-public-key that signed
 // suites add, is sent with every KMS call, so KMS binds it to its
 // ciphertexts and can log it in CloudTrail. [WithGrantTokens] adds grant

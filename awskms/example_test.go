@@ -2,6 +2,7 @@ package awskms_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log"
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
+	"github.com/datamask/datamask"
 	"github.com/datamask/datamask/awskms"
 	"github.com/datamask/datamask/esdk"
 	"github.com/datamask/datamask/kmstest"
@@ -130,4 +132,66 @@ func Example_errors() {
 	// encrypt key error: true
 	// key disabled: true
 	// true
+}
+
+// Values encrypted with AWS KMS directly, as AWS's guidance for Lambda
+// shows (kms.Encrypt of a string, base64 of the CiphertextBlob): read them
+// with a DirectProvider, then encrypt them again with envelope encryption,
+// which needs one KMS call for many values instead of one per value.
+func ExampleNewDirectProvider() {
+	srv, err := kmstest.NewServer()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	key := srv.CreateKey()
+	client := kms.New(kms.Options{
+		Region:       srv.Region(),
+		BaseEndpoint: aws.String(srv.URL()),
+		Credentials:  credentials.NewStaticCredentialsProvider("any", "thing", ""),
+	})
+	ctx := context.Background()
+	ec := map[string]string{"table": "customers"}
+
+	// What another service stored.
+	out, err := client.Encrypt(ctx, &kms.EncryptInput{KeyId: aws.String(key), Plaintext: []byte("123-45-6789"), EncryptionContext: ec})
+	if err != nil {
+		log.Fatal(err)
+	}
+	stored := []byte(`{"id": 7, "ssn": "` + base64.StdEncoding.EncodeToString(out.CiphertextBlob) + `"}`)
+
+	direct, err := awskms.NewDirectProvider(client, key)
+	if err != nil {
+		log.Fatal(err)
+	}
+	reader, err := datamask.New(datamask.WithProvider(direct))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fields := datamask.Fields("ssn")
+	plain, err := reader.Decrypt(ctx, stored, fields, datamask.EncryptionContext(ec))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(plain))
+
+	keyring, err := awskms.NewKeyring(client, []string{key})
+	if err != nil {
+		log.Fatal(err)
+	}
+	envelope, err := datamask.NewESDKProvider(keyring)
+	if err != nil {
+		log.Fatal(err)
+	}
+	writer, err := datamask.New(datamask.WithProvider(envelope))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := writer.Encrypt(ctx, plain, fields, datamask.EncryptionContext(ec)); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("KMS Decrypt calls:", srv.Calls(kmstest.OpDecrypt), "GenerateDataKey calls:", srv.Calls(kmstest.OpGenerateDataKey))
+	// Output:
+	// {"id": 7, "ssn": "123-45-6789"}
+	// KMS Decrypt calls: 1 GenerateDataKey calls: 1
 }

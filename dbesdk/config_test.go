@@ -13,9 +13,12 @@ import (
 	"github.com/datamask/datamask/esdk"
 )
 
+// testKeyringBytes is the key of testKeyring.
+var testKeyringBytes = bytes.Repeat([]byte{0x42}, 32)
+
 func testKeyring(t testing.TB) *esdk.RawAESKeyring {
 	t.Helper()
-	kr, err := esdk.NewRawAESKeyring("datamask-test", "dbesdk", bytes.Repeat([]byte{0x42}, 32))
+	kr, err := esdk.NewRawAESKeyring("datamask-test", "dbesdk", testKeyringBytes)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,32 @@
 //
 // Start with [New]: a [TableConfig] (the logical table name, the key
 // attributes and an [Action] per attribute) and a keyring of package esdk
-// or awskms; then call [ItemEncryptor.EncryptItem] before PutItem and
-// [ItemEncryptor.DecryptItem] after GetItem. See the package example.
+// or awskms. Then either give the item encryptors of your tables to
+// [NewEncryptedTables] and your DynamoDB client the option
+// [WithEncryption], so that PutItem, GetItem, Query and the other item
+// operations encrypt and decrypt on their own (see ExampleWithEncryption),
+// or call [ItemEncryptor.EncryptItem] before PutItem and
+// [ItemEncryptor.DecryptItem] after GetItem yourself (the package
+// example).
+//
+// # Encrypted tables
+//
+// [WithEncryption] is an aws-sdk-go-v2 client option that adds API
+// middleware: code keeps its *dynamodb.Client, attributevalue and
+// expression code, paginators and retries. Items are encrypted on the way
+// in and verified and decrypted on the way out; what DynamoDB cannot do on
+// ciphertext (a filter, condition or key condition reading an encrypted
+// attribute, an update of a signed attribute, PartiQL) is refused with a
+// [*RequestError] before anything is sent, and an item that fails
+// verification fails the call with an [*ItemError]. Projections are
+// widened to what verification needs and applied after decryption.
+// [AddEncryptionMiddleware] lists the rules.
+//
+// Measured against DynamoDB Local (BenchmarkTable: go test -run '^$' -bench
+// BenchmarkTable -benchtime 2000x -count 5 ./dbesdk), one item of 9
+// attributes, 4 encrypted, raw AES keyring, warm cache, on a shared 2-core
+// machine: PutItem 0.72 ms plain, 0.88 ms with suite 0x6700, 1.48 ms with
+// 0x6701; GetItem 0.59, 0.63 and 1.43 ms.
 //
 // # Format
 //

@@ -1,3 +1,5 @@
+//go:build dbesdkpeer
+
 package dbesdk_test
 
 import (
@@ -21,6 +23,7 @@ import (
 	"github.com/datamask/datamask/awskms"
 	"github.com/datamask/datamask/dbesdk"
 	"github.com/datamask/datamask/esdk"
+	"github.com/datamask/datamask/internal/benchdata"
 	"github.com/datamask/datamask/kmstest"
 )
 
@@ -29,9 +32,10 @@ import (
 // material providers library v0.4.0) is not part of this repository: it is
 // built outside it, into a small program that reads a configuration and
 // items in DynamoDB JSON on standard input and encrypts or decrypts them
-// ("peer encrypt|decrypt"). TestPeerInterop runs it when DBESDK_PEER names
-// that program; CI, which has no peer, replays the vectors it wrote
-// (testdata/vectors) instead. With DBESDK_PEER_VECTORS=DIR, the test also
+// ("peer encrypt|decrypt"). The peer tests build only with the tag
+// dbesdkpeer, and then DBESDK_PEER must name that program: a missing peer
+// fails. CI, which has no peer, builds without the tag and replays the
+// vectors it wrote (testdata/vectors) in TestDecryptVectors. With DBESDK_PEER_VECTORS=DIR, the test also
 // writes the peer's raw-keyring items as a vector folder DIR.
 const (
 	envPeer        = "DBESDK_PEER"
@@ -39,6 +43,19 @@ const (
 	// peerKMSSeed seeds the fake KMS of the peer test and of its vectors.
 	peerKMSSeed = "datamask dbesdk peer vectors"
 )
+
+// requirePeer returns the peer program DBESDK_PEER names, or fails t.
+func requirePeer(t testing.TB) string {
+	t.Helper()
+	peer := os.Getenv(envPeer)
+	if peer == "" {
+		t.Fatalf("%s is not set: with -tags dbesdkpeer, set it to the Go DB-ESDK peer program (built outside the repository, see peer_test.go)", envPeer)
+	}
+	if _, err := os.Stat(peer); err != nil {
+		t.Fatalf("%s=%s: %v", envPeer, peer, err)
+	}
+	return peer
+}
 
 // peerRequest is what the peer program reads.
 type peerRequest struct {
@@ -231,10 +248,7 @@ func peerKeyrings(t *testing.T) []struct {
 // keyrings (the fake KMS, one and two keys, strict and discovery), both
 // suites, format versions 1 and 2.
 func TestPeerInterop(t *testing.T) {
-	peer := os.Getenv(envPeer)
-	if peer == "" {
-		t.Skipf("%s is not set: the Go DB-ESDK peer is built outside the repository (see the comment above); the vectors it wrote run in TestDecryptVectors", envPeer)
-	}
+	peer := requirePeer(t)
 	// A seeded fake KMS, so that the vectors written from its ciphertexts
 	// replay on another one started with the same seed.
 	srv := kmstest.Start(t, kmstest.WithInsecureKeySeed([]byte(peerKMSSeed)))
@@ -419,4 +433,23 @@ func writePeerVectors(t *testing.T, dir string, vectors map[string]ddbVectorDef)
 		t.Fatal(err)
 	}
 	t.Logf("wrote %d vectors to %s", len(ids), dir)
+}
+
+// testRSAPEM returns the PEM texts of the 2048-bit RSA key of the shared
+// vectors' OAEP-SHA256 tests (generating a key would slow the tests).
+func testRSAPEM(t testing.TB) (pub, priv string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(benchdata.SharedDir(), "ddb_vectors", "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m ddbManifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	k := m.Tests["dbesdk-rsa-oaep256-v1-6700"].Keyring
+	if k.PublicKeyPEM == "" || k.PrivateKeyPEM == "" {
+		t.Fatal("the shared vector dbesdk-rsa-oaep256-v1-6700 has no RSA key")
+	}
+	return k.PublicKeyPEM, k.PrivateKeyPEM
 }

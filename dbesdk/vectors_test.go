@@ -390,22 +390,3 @@ func checkItemError(t *testing.T, err error, v ddbVectorDef, item map[string]typ
 		t.Errorf("DecryptItem() error %q does not name the partition key", err)
 	}
 }
-
-// testRSAPEM returns the PEM texts of the 2048-bit RSA key of the shared
-// vectors' OAEP-SHA256 tests (generating a key would slow the tests).
-func testRSAPEM(t testing.TB) (pub, priv string) {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(benchdata.SharedDir(), "ddb_vectors", "manifest.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m ddbManifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	k := m.Tests["dbesdk-rsa-oaep256-v1-6700"].Keyring
-	if k.PublicKeyPEM == "" || k.PrivateKeyPEM == "" {
-		t.Fatal("the shared vector dbesdk-rsa-oaep256-v1-6700 has no RSA key")
-	}
-	return k.PublicKeyPEM, k.PrivateKeyPEM
-}

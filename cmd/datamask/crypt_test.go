@@ -61,6 +61,10 @@ func TestCryptExitCodes(t *testing.T) {
 	if err := os.WriteFile(short, []byte("c2VjcmV0LWtleS10ZXh0\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	loose := filepath.Join(dir, "loose.key")
+	if b, err := os.ReadFile(key); err != nil || os.WriteFile(loose, b, 0o644) != nil || os.Chmod(loose, 0o644) != nil {
+		t.Fatal("cannot write a key file readable by others")
+	}
 	doc := `{"name": "Ana Silva", "ssn": "123-45-6789"}`
 	code, enc, stderr := runCLI(t, doc, "encrypt", "-f", "ssn", "--aes-key", key, "-c", "tenant=acme")
 	if code != 0 {
@@ -75,7 +79,13 @@ func TestCryptExitCodes(t *testing.T) {
 		{"round trip", enc, []string{"decrypt", "-f", "ssn", "--aes-key", key, "-c", "tenant=acme"}, 0},
 		{"no key", doc, []string{"encrypt", "-f", "ssn"}, 2},
 		{"both keys", doc, []string{"encrypt", "-f", "ssn", "--aes-key", key, "--kms-key", "arn:aws:kms:us-east-1:111122223333:key/x"}, 2},
-		{"missing key file", doc, []string{"encrypt", "-f", "ssn", "--aes-key", filepath.Join(dir, "nope")}, 2},
+		// A missing key file exits as a missing input file does.
+		{"missing key file", doc, []string{"encrypt", "-f", "ssn", "--aes-key", filepath.Join(dir, "nope")}, 1},
+		{"missing input file", doc, []string{"encrypt", "-f", "ssn", "--aes-key", key, filepath.Join(dir, "nope.json")}, 1},
+		{"key file readable by others", doc, []string{"encrypt", "-f", "ssn", "--aes-key", loose}, 1},
+		{"big context", doc, []string{"encrypt", "-f", "ssn", "--aes-key", key, "-c", "k=" + strings.Repeat("v", 65500)}, 2},
+		{"kms-direct with two keys", doc, []string{"encrypt", "-f", "ssn", "--kms-direct", "--kms-key", "arn:aws:kms:us-east-1:111122223333:key/x", "--kms-key", "arn:aws:kms:us-east-1:111122223333:key/y"}, 2},
+		{"unknown flag", doc, []string{"encrypt", "--bogus"}, 2},
 		{"short key file", doc, []string{"encrypt", "-f", "ssn", "--aes-key", short}, 2},
 		{"bad -c", doc, []string{"encrypt", "-f", "ssn", "--aes-key", key, "-c", "tenant"}, 2},
 		{"bad suite", doc, []string{"encrypt", "-f", "ssn", "--aes-key", key, "--suite", "1"}, 2},
@@ -95,7 +105,7 @@ func TestCryptExitCodes(t *testing.T) {
 			if code != tt.code {
 				t.Errorf("datamask %s = exit %d, want %d; stderr: %s", strings.Join(tt.args, " "), code, tt.code, stderr)
 			}
-			for _, secret := range []string{"123-45-6789", "Ana Silva", "acme", "globex", "c2VjcmV0"} {
+			for _, secret := range []string{"123-45-6789", "Ana Silva", "acme", "globex", "c2VjcmV0", "vvvv"} {
 				if strings.Contains(stderr, secret) && !(secret == "acme" && tt.name == "bad -c") {
 					t.Errorf("stderr %q shows %q", stderr, secret)
 				}

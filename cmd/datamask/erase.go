@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"reflect"
 	"regexp/syntax"
 	"sort"
 	"strings"
@@ -135,14 +136,20 @@ func runErase(e *env, args []string) error {
 	if *allowMissing {
 		callOpts = append(opts[:len(opts):len(opts)], datamask.AllowMissingFields(&missing))
 	}
-	out, err := m.Erase(doc, callOpts...)
-	if err != nil {
+	// The erased document is written as it is made, never whole in
+	// memory: erasing costs about the input's size and its index.
+	limitMemory(len(doc), 1.75)
+	out := &docWriter{w: e.stdout}
+	if err := m.EraseTo(out, doc, callOpts...); err != nil {
+		if out.err != nil {
+			return failure(fmt.Errorf("cannot write output: %v", out.err))
+		}
 		return eraseError(err, false)
 	}
 	for _, f := range missing {
 		warnf(e, "field %q matched nothing in the document", f)
 	}
-	return writeDoc(e, out)
+	return out.end()
 }
 
 // configError turns an error of the dry run into a usage error.
@@ -166,6 +173,8 @@ func eraseError(err error, ndjson bool) error {
 		fnf *datamask.FieldNotFoundError
 	)
 	switch {
+	case errors.As(err, &se) && isBOM(se):
+		return failure(err, bomHint)
 	case errors.As(err, &se) && !ndjson:
 		return failure(err, "the input must be one JSON document (UTF-8); use --ndjson for one document per line")
 	case errors.As(err, &fnf):
@@ -177,20 +186,44 @@ func eraseError(err error, ndjson bool) error {
 }
 
 // readRules reads a --rules file: a JSON object from expressions to
-// Powertools-style masking rules. Unknown rule keys are refused, so that a
-// misspelt key cannot silently fall back to the default mask.
+// Powertools-style masking rules. Unknown rule keys, an expression given
+// twice and an empty custom_mask are refused, so that a mistake cannot
+// silently fall back to another mask.
 func readRules(path string) (map[string]datamask.MaskRule, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, usageErrorf("cannot read the rules file: %v", err)
 	}
+	notObject := usageErrorf("rules file %s is not a JSON object of expression → rule", path).
+		withHint(`write {"$.ssn": {"dynamic_mask": true}, "email": {"custom_mask": "hidden"}}`)
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil || raw == nil {
-		return nil, usageErrorf("rules file %s is not a JSON object of expression → rule", path).
-			withHint(`write {"$.ssn": {"dynamic_mask": true}, "email": {"custom_mask": "hidden"}}`)
+		return nil, notObject
 	}
 	if len(raw) == 0 {
 		return nil, usageErrorf("rules file %s has no rule", path)
+	}
+	// encoding/json keeps the last of duplicate keys: find them.
+	dec := json.NewDecoder(bytes.NewReader(b))
+	seen := make(map[string]bool, len(raw))
+	if _, err := dec.Token(); err != nil { // {
+		return nil, notObject
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, notObject
+		}
+		expr, _ := tok.(string)
+		if seen[expr] {
+			return nil, usageErrorf("rules file %s: expression %q has two rules", path, expr).
+				withHint("give each expression one rule: a JSON object keeps only one of duplicate keys")
+		}
+		seen[expr] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil, notObject
+		}
 	}
 	exprs := make([]string, 0, len(raw))
 	for k := range raw {
@@ -198,24 +231,37 @@ func readRules(path string) (map[string]datamask.MaskRule, error) {
 	}
 	sort.Strings(exprs)
 	rules := make(map[string]datamask.MaskRule, len(raw))
+	const ruleHint = `a rule is {"custom_mask": "S"}, {"dynamic_mask": true}, {"regex_pattern": "RE", "mask_format": "F"} or {}`
 	for _, expr := range exprs {
 		dec := json.NewDecoder(bytes.NewReader(raw[expr]))
 		dec.DisallowUnknownFields()
 		var r datamask.MaskRule
 		if err := dec.Decode(&r); err != nil {
-			return nil, usageErrorf("rules file %s: rule for %q: %v", path, expr, ruleDecodeError(err)).
-				withHint(`a rule is {"custom_mask": "S"}, {"dynamic_mask": true}, {"regex_pattern": "RE", "mask_format": "F"} or {}`)
+			return nil, usageErrorf("rules file %s: rule for %q: %v", path, expr, ruleDecodeError(err)).withHint(ruleHint)
+		}
+		var keys map[string]json.RawMessage
+		if json.Unmarshal(raw[expr], &keys) == nil && r.CustomMask == "" && keys["custom_mask"] != nil && string(keys["custom_mask"]) != "null" {
+			return nil, usageErrorf("rules file %s: rule for %q: custom_mask is empty", path, expr).
+				withHint(`give the text that replaces each value, or {} for the default "*****"`)
 		}
 		rules[expr] = r
 	}
 	return rules, nil
 }
 
-// ruleDecodeError describes a rule decoding error without quoting values.
+// ruleDecodeError describes a rule decoding error without quoting values,
+// naming JSON types as JSON does.
 func ruleDecodeError(err error) string {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return fmt.Sprintf("%s must be a JSON %s", te.Field, te.Type.Kind())
+		want := map[reflect.Kind]string{reflect.Struct: "object", reflect.Bool: "boolean (true or false)", reflect.String: "string"}[te.Type.Kind()]
+		if want == "" {
+			want = te.Type.Kind().String()
+		}
+		if te.Field == "" {
+			return "must be a JSON " + want
+		}
+		return te.Field + " must be a JSON " + want
 	}
 	msg := err.Error()
 	if strings.HasPrefix(msg, "json: unknown field ") {

@@ -9,16 +9,16 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 
 	"github.com/datamask/datamask/dbesdk"
+	"github.com/datamask/datamask/dbesdk/legacy"
 	"github.com/datamask/datamask/esdk"
 	"github.com/datamask/datamask/internal/ddbjson"
 )
 
-const itemUsage = `usage: datamask item encrypt --config FILE KEYS [--ndjson] [FILE]
-       datamask item decrypt --config FILE KEYS [--ndjson] [FILE]
+const itemUsage = `usage: datamask item encrypt --config FILE KEYS [LEGACY KEYS] [--ndjson] [FILE]
+       datamask item decrypt --config FILE KEYS [LEGACY KEYS] [--ndjson] [FILE]
 
 Encrypt and sign DynamoDB items in the format of the AWS Database Encryption
 SDK for DynamoDB, or verify and decrypt them. Items are DynamoDB JSON, as the
@@ -40,10 +40,12 @@ suites 0x6700 and 0x6701, format versions 1 and 2.
                       "unsigned_attributes"  more such attribute names (a list)
                       "suite"            "6701" (ECDSA P-384 signed, the default) or
                                          "6700" (no ECDSA signature, much faster)
+                      "legacy"           {"mode": "read" | "write"}: legacy DDBEC items (below)
   --ndjson          read one item per line and write one per line, in order,
                     using every CPU core
 
 ` + keysUsage + `
+` + itemLegacyUsage + `
 Every attribute of an item to encrypt needs an action or the unsigned prefix.
 Keys are signed, never encrypted: errors name the table and the item's key
 values, never another value. A changed, added or removed signed attribute
@@ -55,6 +57,8 @@ Examples:
   datamask keygen -o datamask.key
   datamask item encrypt --config users.json --aes-key datamask.key user.json > user.enc.json
   datamask item decrypt --config users.json --aes-key datamask.key user.enc.json
+  datamask item decrypt --config users-legacy.json --aes-key datamask.key \
+      --legacy-wrapping-key ddbec-wrap.key --legacy-signing-key ddbec-sign.key old-user.json
   aws dynamodb scan --table-name users --output json | jq -c '.Items[]' |
       datamask item decrypt --config users.json --kms-key arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab --ndjson
 `
@@ -75,35 +79,31 @@ const maxConfigSize = 1 << 20
 
 // readItemConfig reads and checks the --config file; every problem is a
 // usage error.
-func readItemConfig(path string) (dbesdk.TableConfig, error) {
+func readItemConfig(path string) (dbesdk.TableConfig, *legacySpec, error) {
 	var tc dbesdk.TableConfig
 	if path == "" {
-		return tc, usageErrorf("--config FILE is required: the table's configuration").
+		return tc, nil, usageErrorf("--config FILE is required: the table's configuration").
 			withHint(`write {"table": "users", "partition_key": "pk", "actions": {"pk": "SIGN_ONLY", "email": "ENCRYPT_AND_SIGN"}}`)
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return tc, usageErrorf("--config: %v", err)
+		return tc, nil, usageErrorf("--config: %v", err)
 	}
 	defer f.Close()
 	var raw map[string]json.RawMessage
 	d := json.NewDecoder(&limitedReader{r: f, n: maxConfigSize})
 	if err := d.Decode(&raw); err != nil {
-		return tc, usageErrorf("--config %s: not a JSON object: %v", path, err)
+		return tc, nil, usageErrorf("--config %s: not a JSON object: %v", path, err)
 	}
-	if _, ok := raw["legacy"]; ok {
-		return tc, usageErrorf(`--config %s: "legacy" is not supported by this version: items of the legacy DynamoDB Encryption Client cannot be read or written by the command yet`, path)
-	}
-	known := []string{"table", "partition_key", "sort_key", "actions", "unsigned_prefix", "unsigned_attributes", "suite"}
 	for k := range raw {
-		if !slices.Contains(known, k) {
-			return tc, usageErrorf("--config %s: unknown key %q", path, k).withHint("the keys are " + strings.Join(known, ", "))
+		if !isItemConfigKey(k) {
+			return tc, nil, usageErrorf("--config %s: unknown key %q", path, k).withHint("the keys are " + strings.Join(knownItemConfigKeys, ", "))
 		}
 	}
 	var c itemConfig
 	b, _ := json.Marshal(raw)
 	if err := json.Unmarshal(b, &c); err != nil {
-		return tc, usageErrorf("--config %s: %v", path, err)
+		return tc, nil, usageErrorf("--config %s: %v", path, err)
 	}
 	tc = dbesdk.TableConfig{
 		LogicalTableName:   c.Table,
@@ -116,7 +116,7 @@ func readItemConfig(path string) (dbesdk.TableConfig, error) {
 	for name, a := range c.Actions {
 		act, err := dbesdk.ParseAction(a)
 		if err != nil {
-			return tc, usageErrorf("--config %s: attribute %q: %s", path, name, strings.TrimPrefix(err.Error(), "dbesdk: "))
+			return tc, nil, usageErrorf("--config %s: attribute %q: %s", path, name, strings.TrimPrefix(err.Error(), "dbesdk: "))
 		}
 		tc.Actions[name] = act
 	}
@@ -126,10 +126,18 @@ func readItemConfig(path string) (dbesdk.TableConfig, error) {
 	case "6700":
 		tc.Suite = esdk.DBEAES256GCMCommitKeyHMACSHA384
 	default:
-		return tc, usageErrorf("--config %s: suite %q is not a DB-ESDK suite", path, c.Suite).
+		return tc, nil, usageErrorf("--config %s: suite %q is not a DB-ESDK suite", path, c.Suite).
 			withHint(`use "suite": "6701" (signed, the default) or "6700" (unsigned, faster)`)
 	}
-	return tc, nil
+	if raw["legacy"] == nil {
+		return tc, nil, nil
+	}
+	if tc.UnsignedPrefix != "" {
+		return tc, nil, usageErrorf(`--config %s: "unsigned_prefix" cannot be used with "legacy": legacy items have no unsigned prefix`, path).
+			withHint(`list those attributes in "unsigned_attributes" (DO_NOTHING in legacy items too)`)
+	}
+	spec, err := readLegacyConfig(path, raw["legacy"], tc)
+	return tc, spec, err
 }
 
 // limitedReader fails once more than n bytes were read.
@@ -176,6 +184,8 @@ func runItem(e *env, args []string) error {
 	fs.StringVar(&f.keyNamespace, "key-namespace", "", "")
 	fs.StringVar(&f.keyName, "key-name", "", "")
 	fs.BoolVar(&f.ndjson, "ndjson", false, "")
+	fs.StringVar(&f.legacyWrapping, "legacy-wrapping-key", "", "")
+	fs.StringVar(&f.legacySigning, "legacy-signing-key", "", "")
 	pos, err := parseArgs(e, fs, itemUsage, args[1:])
 	if err != nil {
 		return err
@@ -186,9 +196,12 @@ func runItem(e *env, args []string) error {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
-	tc, err := readItemConfig(configPath)
+	tc, legacySpec, err := readItemConfig(configPath)
 	if err != nil {
 		return err
+	}
+	if legacySpec == nil && (set["legacy-wrapping-key"] || set["legacy-signing-key"]) {
+		return usageErrorf(`--legacy-wrapping-key and --legacy-signing-key are keys of legacy items: they need "legacy" in --config`)
 	}
 	// The configuration rules, checked before any key is read.
 	if _, err := dbesdk.New(tc, probeKeyring{}); err != nil {
@@ -200,6 +213,13 @@ func runItem(e *env, args []string) error {
 	keyring, err := buildKeyring(ctx, &f, set)
 	if err != nil {
 		return err
+	}
+	if legacySpec != nil {
+		lenc, err := legacyEncryptor(ctx, legacySpec, &f, set)
+		if err != nil {
+			return err
+		}
+		tc.Legacy = &dbesdk.LegacyOverride{Policy: legacySpec.policy, Encryptor: lenc}
 	}
 	enc, err := dbesdk.New(tc, keyring)
 	if err != nil {
@@ -282,7 +302,11 @@ func itemError(op string, err error, ndjson bool, f *cryptFlags) error {
 	case errors.Is(err, dbesdk.ErrPlaintextItem):
 		return failure(err, "decrypt reads what 'datamask item encrypt' (or the DB-ESDK) wrote")
 	case errors.Is(err, dbesdk.ErrLegacyItem):
-		return failure(err, "the command cannot read legacy DynamoDB Encryption Client items yet")
+		return failure(err, `add "legacy": {"mode": "read"} to --config, with the legacy items' keys (see 'datamask item --help')`)
+	case errors.Is(err, legacy.ErrDecrypt):
+		return failure(err, "the legacy item was changed, or its keys (--kms-key, or --legacy-wrapping-key and --legacy-signing-key), table, key names or attribute actions differ from those it was written with")
+	case errors.Is(err, legacy.ErrKMS):
+		return failure(err, "check --kms-key, the AWS credentials and Region, and that kms:Decrypt (to read) or kms:GenerateDataKey (to write) is allowed")
 	case errors.Is(err, esdk.ErrEncryptKey) && len(f.kmsKeys) > 0:
 		return failure(err, "check --kms-key, the AWS credentials and Region, and that kms:GenerateDataKey is allowed on every key")
 	case errors.As(err, &ie) && op == "encrypt" && strings.Contains(err.Error(), "has no action"):
@@ -297,7 +321,7 @@ type unprefixed struct{ err error }
 
 func (u unprefixed) Error() string {
 	msg := u.err.Error()
-	for _, p := range []string{"dbesdk: ", "ddbjson: "} {
+	for _, p := range []string{"dbesdk: ", "ddbjson: ", "legacy: "} {
 		msg = strings.TrimPrefix(msg, p)
 	}
 	return msg

@@ -14,7 +14,8 @@ const keygenUsage = `usage: datamask keygen [-o FILE]
 Generate a local AES-256 key for 'datamask encrypt --aes-key' and
 'datamask decrypt --aes-key': 32 random bytes, written as standard base64 and a
 newline to FILE (created with mode 0600; an existing file is never
-overwritten) or to standard output.
+overwritten) or to standard output. encrypt and decrypt refuse a key file
+that group or others may read, as ssh refuses such private keys.
 
 Whoever can read the key can decrypt everything encrypted under it, and a
 lost key decrypts nothing: keep it as a secret (a secrets manager, not the
@@ -24,7 +25,8 @@ Other AWS Encryption SDKs read the values with a raw AES keyring built from
 the same key, key namespace "datamask" and key name "default" (or those given
 to --key-namespace and --key-name).
 
-  -o FILE   write the key to FILE instead of standard output
+  -o FILE   write the key to FILE instead of standard output ('-o -' is standard
+            output)
 
 Exit status: 0 on success, 1 on failure, 2 on bad usage.
 
@@ -50,7 +52,7 @@ func runKeygen(e *env, args []string) error {
 		return failure(err)
 	}
 	defer clear(key)
-	if *out == "" {
+	if *out == "" || *out == "-" {
 		if _, err := e.stdout.Write(key); err != nil {
 			return failure(fmt.Errorf("cannot write the key: %v", err))
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/datamask/datamask"
 	"github.com/datamask/datamask/awskms"
 	"github.com/datamask/datamask/esdk"
 )
@@ -30,6 +31,24 @@ func kmsKeyring(ctx context.Context, arns []string) (esdk.Keyring, error) {
 		return nil, failure(err)
 	}
 	return k, nil
+}
+
+// kmsDirectProvider builds the provider of --kms-direct: values that KMS
+// encrypted directly with the key arn, through a KMS client from the AWS
+// config chain.
+func kmsDirectProvider(ctx context.Context, arn string) (datamask.Provider, error) {
+	if _, err := awskms.NewDirectProvider(noClient{}, arn); err != nil {
+		return nil, usageErrorf("--kms-key: %s", strings.TrimPrefix(err.Error(), "awskms: NewDirectProvider: "))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, failure(err, "configure AWS credentials (aws configure, AWS_PROFILE or the AWS_ACCESS_KEY_ID variables)")
+	}
+	p, err := awskms.NewDirectProvider(kms.NewFromConfig(cfg), arn)
+	if err != nil {
+		return nil, failure(err)
+	}
+	return p, nil
 }
 
 // noClient is a KMS client that is never called: it lets awskms validate

@@ -16,7 +16,8 @@
 //	datamask serve   [--vault URL] KEYS [--listen ADDR] (--api-keys FILE | --issuer URL --audience ID) [flags]
 //	datamask serve apikey --name NAME --grant GRANT... [--append FILE]
 //	datamask audit verify [--head HASH] FILE
-//	KEYS: --kms-key ARN (repeatable) | --aes-key FILE [--key-namespace NS] [--key-name NAME]
+//	datamask --version
+//	KEYS: --kms-key ARN (repeatable) [--kms-direct] | --aes-key FILE [--key-namespace NS] [--key-name NAME]
 //
 // It reads FILE or standard input and writes JSON to standard output;
 // diagnostics go to standard error. The exit status is 0 on success, 1 on
@@ -31,6 +32,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"strings"
 )
 
@@ -74,6 +77,9 @@ func run(args []string, e *env) int {
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(e.stdout, topUsage())
 		return 0
+	case "-version", "--version":
+		fmt.Fprintln(e.stdout, version())
+		return 0
 	}
 	for _, c := range commands {
 		if c.name == args[0] {
@@ -89,8 +95,34 @@ func topUsage() string {
 	for _, c := range commands {
 		fmt.Fprintf(&b, "  %-9s%s\n", c.name, c.summary)
 	}
-	b.WriteString("\nRun 'datamask <command> --help' for a command's flags and examples.\n")
+	b.WriteString("\nRun 'datamask <command> --help' for a command's flags and examples,\n'datamask --version' for the version.\n")
 	return b.String()
+}
+
+// version describes the build: the module version ("(devel)" when built
+// from a checkout), the VCS revision when known, and the Go version.
+func version() string {
+	v := "datamask"
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return v + " (unknown version)"
+	}
+	v += " " + bi.Main.Version
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = "+modified"
+			}
+		}
+	}
+	if rev != "" {
+		v += " (" + rev[:min(12, len(rev))] + modified + ")"
+	}
+	return v + " " + bi.GoVersion + " " + runtime.GOOS + "/" + runtime.GOARCH
 }
 
 // cliError is an error with an exit status and hint lines for the user.
@@ -98,7 +130,8 @@ type cliError struct {
 	msg   string
 	code  int // 1 failure, 2 usage
 	hints []string
-	// usage, if set, is printed after the message (for usage errors).
+	// usage, if set, is printed after the message, before the hints
+	// (the synopsis of the command, for usage errors).
 	usage string
 }
 
@@ -137,11 +170,9 @@ func exitCode(e *env, err error) int {
 		code, hints, usage = ce.code, ce.hints, ce.usage
 	}
 	fmt.Fprintf(e.stderr, "datamask: %s\n", strings.TrimPrefix(err.Error(), "datamask: "))
+	fmt.Fprint(e.stderr, usage)
 	for _, h := range hints {
 		fmt.Fprintf(e.stderr, "hint: %s\n", h)
-	}
-	if usage != "" {
-		fmt.Fprintf(e.stderr, "\n%s", usage)
 	}
 	return code
 }

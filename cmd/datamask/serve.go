@@ -20,7 +20,7 @@ import (
 	"github.com/datamask/datamask/tokenvault"
 )
 
-const serveUsage = `usage: datamask serve [--vault URL] KEYS [--listen ADDR]
+var serveUsage = `usage: datamask serve [--vault URL] KEYS [--listen ADDR]
                       (--api-keys FILE | --issuer URL --audience ID [--jwks-url URL])
                       [--rights FILE] [--policies FILE] [--audit FILE]
                       [--tls-cert FILE --tls-key FILE]
@@ -65,7 +65,7 @@ Server:
   --shutdown-timeout D how long requests under way may take to finish on SIGTERM
                        (default 30s)
 
-` + keysUsage + `
+` + serveKeysUsage() + `
 Every flag can be given in the environment instead: DATAMASK_ and its name in
 capitals with _ for - (DATAMASK_VAULT, DATAMASK_AES_KEY, DATAMASK_API_KEYS,
 DATAMASK_ISSUER, DATAMASK_LISTEN, ...); a flag on the command line wins.
@@ -105,6 +105,22 @@ Examples:
   datamask serve apikey --name orders --grant 'acme/card/tokenize,detokenize/last4' --append apikeys.jsonl
   datamask serve apikey --name ops --grant 'acme/*/tokenize,detokenize,lookup,delete,forget'
 `
+
+// serveKeysUsage is keysUsage without --kms-direct, which encrypts values
+// with KMS one by one and has no place in a vault.
+func serveKeysUsage() string {
+	var b strings.Builder
+	skip := false
+	for _, line := range strings.SplitAfter(keysUsage, "\n") {
+		if strings.HasPrefix(line, "  --") {
+			skip = strings.HasPrefix(line, "  --kms-direct")
+		}
+		if !skip {
+			b.WriteString(line)
+		}
+	}
+	return b.String()
+}
 
 // serveCmd is a parsed serve command line.
 type serveCmd struct {

@@ -10,6 +10,14 @@
 //	KEY_ARN=arn:aws:kms:us-east-1:111122223333:key/5b0e...
 //
 // and the calls it served, per operation, to standard error when it stops.
+// With -export it prints instead lines a POSIX shell can eval, which point
+// the AWS SDKs and CLIs at it:
+//
+//	export AWS_ENDPOINT_URL_KMS='http://127.0.0.1:40213'
+//	export AWS_REGION='us-east-1'
+//	...
+//	export KEY_ARN='arn:aws:kms:us-east-1:111122223333:key/5b0e...'
+//
 // Run fakekms -h for the flags.
 package main
 
@@ -23,6 +31,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -30,7 +39,7 @@ import (
 	"github.com/datamask/datamask/kmstest"
 )
 
-const usage = `usage: fakekms [-listen ADDR] [-region REGION] [-account ID] [-keys N] [-latency D]
+const usage = `usage: fakekms [-export] [-listen ADDR] [-region REGION] [-account ID] [-keys N] [-latency D]
 
 fakekms serves a fake AWS KMS on loopback until interrupted (Ctrl-C or
 SIGTERM). Once ready it prints, one per line on standard output:
@@ -39,20 +48,30 @@ SIGTERM). Once ready it prints, one per line on standard output:
   AWS_REGION=REGION    the Region requests must be signed for
   KEY_ARN=ARN          one line per key it created
 
+or, with -export, lines a POSIX shell can eval ('. FILE' or eval):
+
+  export AWS_ENDPOINT_URL_KMS='URL' AWS_REGION='REGION' AWS_DEFAULT_REGION='REGION'
+  export AWS_ACCESS_KEY_ID='fakekms' AWS_SECRET_ACCESS_KEY='fakekms'
+  export FAKEKMS_PID='PID'        its process, to stop it with kill
+  export KEY_ARN='ARN'            the first key; KEY_ARN_2, KEY_ARN_3... the others
+  # fakekms ready                 the last line
+
 Any credentials work; the fake checks no signature.
 
 Flags:
+  -export        print export lines for a shell (see above)
   -listen ADDR   loopback address to listen on (default 127.0.0.1:0, a free port)
   -region NAME   AWS Region of the keys (default us-east-1)
   -account ID    12-digit AWS account of the keys (default 111122223333)
   -keys N        number of keys to create at start (default 1)
   -latency D     delay every request by D, such as 50ms (default 0)
 
-Example:
-  go run ./cmd/fakekms -keys 2 > fakekms.env &
-  export AWS_ENDPOINT_URL_KMS=$(sed -n 's/^KMS_ENDPOINT=//p' fakekms.env)
-  aws kms encrypt --region us-east-1 --plaintext aGk= \
-    --key-id "$(sed -n 's/^KEY_ARN=//p' fakekms.env | head -1)"
+Example (POSIX shell; waits until the fake is ready, then uses it):
+  go run ./cmd/fakekms -export -keys 2 > fakekms.env &
+  until grep -q '^# fakekms ready' fakekms.env 2>/dev/null; do sleep 0.2; done
+  . ./fakekms.env
+  aws kms encrypt --plaintext aGk= --key-id "$KEY_ARN"
+  kill "$FAKEKMS_PID"
 `
 
 func main() {
@@ -71,6 +90,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	account := fs.String("account", kmstest.DefaultAccount, "")
 	keys := fs.Int("keys", 1, "")
 	latency := fs.Duration("latency", 0, "")
+	export := fs.Bool("export", false, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, usage)
@@ -102,9 +122,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for i := range arns {
 		arns[i] = srv.CreateKey()
 	}
-	fmt.Fprintf(stdout, "KMS_ENDPOINT=%s\nAWS_REGION=%s\n", srv.URL(), srv.Region())
-	for _, arn := range arns {
-		fmt.Fprintf(stdout, "KEY_ARN=%s\n", arn)
+	if *export {
+		printExports(stdout, srv.URL(), srv.Region(), arns)
+	} else {
+		fmt.Fprintf(stdout, "KMS_ENDPOINT=%s\nAWS_REGION=%s\n", srv.URL(), srv.Region())
+		for _, arn := range arns {
+			fmt.Fprintf(stdout, "KEY_ARN=%s\n", arn)
+		}
 	}
 	fmt.Fprintf(stderr, "fakekms: serving %s on %s; interrupt to stop\n", srv.Region(), srv.URL())
 
@@ -132,6 +156,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// printExports prints the lines of -export. The values hold no quote, but
+// are quoted anyway, as a shell reading them expects.
+func printExports(w io.Writer, url, region string, arns []string) {
+	q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+	fmt.Fprintf(w, "export AWS_ENDPOINT_URL_KMS=%s AWS_REGION=%s AWS_DEFAULT_REGION=%s\n", q(url), q(region), q(region))
+	fmt.Fprintf(w, "export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s\n", q("fakekms"), q("fakekms"))
+	fmt.Fprintf(w, "export FAKEKMS_PID=%s\n", q(strconv.Itoa(os.Getpid())))
+	for i, arn := range arns {
+		name := "KEY_ARN"
+		if i > 0 {
+			name += "_" + strconv.Itoa(i+1)
+		}
+		fmt.Fprintf(w, "export %s=%s\n", name, q(arn))
+	}
+	fmt.Fprintln(w, "# fakekms ready")
 }
 
 // trimPrefix drops the package prefix of kmstest errors (the command's own

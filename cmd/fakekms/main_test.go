@@ -220,3 +220,93 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// TestExportInShell runs the example of the usage text in a POSIX shell,
+// with the test binary standing in for "go run ./cmd/fakekms": it waits
+// for the fake to be ready, sources the export lines, and the variables
+// point an AWS SDK client at the fake; "kill $FAKEKMS_PID" stops it.
+func TestExportInShell(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("no POSIX shell on PATH; CI=true, so this is a failure")
+		}
+		t.Skip("no POSIX shell on PATH")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var script []string
+	inExample := false
+	for _, line := range strings.Split(usage, "\n") {
+		switch {
+		case strings.HasPrefix(line, "Example"):
+			inExample = true
+		case inExample && strings.HasPrefix(line, "  aws kms"):
+			// No AWS CLI here: print what it would use instead.
+			script = append(script, `echo "$AWS_ENDPOINT_URL_KMS $AWS_REGION $AWS_ACCESS_KEY_ID $KEY_ARN $KEY_ARN_2"`)
+		case inExample && strings.HasPrefix(line, "  "):
+			script = append(script, strings.Replace(strings.TrimSpace(line), "go run ./cmd/fakekms", `FAKEKMS_MAIN=1 "$FAKEKMS"`, 1))
+		}
+	}
+	if len(script) != 5 {
+		t.Fatalf("usage example = %q, want 5 lines", script)
+	}
+	cmd := exec.CommandContext(t.Context(), sh, "-c", strings.Join(script, "\n")+"\nwait\n")
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "FAKEKMS="+self)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the usage example failed: %v\n%s", err, out)
+	}
+	var fields []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, "http://") {
+			fields = strings.Fields(line)
+		}
+	}
+	if len(fields) != 5 || fields[2] != "fakekms" || !strings.HasPrefix(fields[3], "arn:aws:kms:") || fields[3] == fields[4] {
+		t.Fatalf("the example's shell saw %q, want the endpoint, Region, credentials and two key ARNs", out)
+	}
+	if !strings.Contains(string(out), "fakekms: stopped; calls:") {
+		t.Errorf("kill $FAKEKMS_PID did not stop fakekms: %s", out)
+	}
+}
+
+// TestExport checks the -export lines: a shell reads them, and they point
+// an AWS SDK client at the fake.
+func TestExport(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	pr, pw := io.Pipe()
+	var stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"-export", "-keys", "2"}, pw, &stderr)
+		pw.Close()
+	}()
+	env := map[string]string{}
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() && sc.Text() != "# fakekms ready" {
+		line, ok := strings.CutPrefix(sc.Text(), "export ")
+		if !ok {
+			t.Fatalf("-export printed %q, want export lines", sc.Text())
+		}
+		for _, kv := range strings.Fields(line) {
+			k, v, _ := strings.Cut(kv, "=")
+			env[k] = strings.Trim(v, "'")
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	for _, k := range []string{"AWS_ENDPOINT_URL_KMS", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "FAKEKMS_PID", "KEY_ARN", "KEY_ARN_2"} {
+		if env[k] == "" {
+			t.Errorf("-export did not set %s: %v", k, env)
+		}
+	}
+	useKeys(t, env["AWS_ENDPOINT_URL_KMS"], env["AWS_REGION"], []string{env["KEY_ARN"], env["KEY_ARN_2"]})
+	cancel()
+	if c := <-done; c != 0 {
+		t.Errorf("run(-export) = %d", c)
+	}
+}

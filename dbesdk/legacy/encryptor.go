@@ -86,6 +86,15 @@ func IsLegacyItem(item map[string]types.AttributeValue) bool {
 	return sig || md
 }
 
+// IsLegacyItem is the package function [IsLegacyItem]. It makes an
+// Encryptor a dbesdk.LegacyItemDetector: plugged into a DB-ESDK item
+// encryptor (dbesdk.LegacyOverride), an item with either legacy attribute
+// comes here, so one that lost the other is refused as a damaged legacy
+// item ([ErrDecrypt]) rather than as an item never encrypted.
+func (e *Encryptor) IsLegacyItem(item map[string]types.AttributeValue) bool {
+	return IsLegacyItem(item)
+}
+
 func (e *Encryptor) itemError(op string, item map[string]types.AttributeValue, err error) error {
 	ie := &ItemError{Op: op, Table: e.cfg.table, Key: map[string]string{}, redacted: e.redact, keyNames: e.cfg.keyNames(), err: err}
 	for _, name := range ie.keyNames {

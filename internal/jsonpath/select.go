@@ -21,7 +21,7 @@ func (p *Path) Select(d *jsontext.Doc) []int {
 // enclosing match): callers that need the selected values, not the RFC
 // list, use [Path.AppendNodes].
 func (p *Path) AppendSelect(dst []int, d *jsontext.Doc) []int {
-	return p.eval(dst, d, false)
+	return p.eval(dst, d, false, nil)
 }
 
 // AppendNodes appends to dst the distinct nodes p selects in d, in
@@ -31,15 +31,24 @@ func (p *Path) AppendSelect(dst []int, d *jsontext.Doc) []int {
 // and the number of descendant segments, so it is what selection on
 // untrusted documents uses.
 func (p *Path) AppendNodes(dst []int, d *jsontext.Doc) []int {
-	return p.eval(dst, d, true)
+	return p.eval(dst, d, true, nil)
+}
+
+// AppendNodesAlso is [Path.AppendNodes] where every filter selector also
+// selects the candidates (children of the nodes it applies to) for which
+// also returns true, whatever its condition says. Decrypt uses it to find
+// the values a filter selected on encrypt, which are now encrypted
+// strings that the condition can no longer see into.
+func (p *Path) AppendNodesAlso(dst []int, d *jsontext.Doc, also func(node int) bool) []int {
+	return p.eval(dst, d, true, also)
 }
 
 // eval evaluates p over d. With distinct it keeps each node once between
 // segments and starts a descendant segment only from the outermost of its
 // input nodes: the descendants of a node inside another are among the
 // other's, so the selected set is the same and each node is visited once.
-func (p *Path) eval(dst []int, d *jsontext.Doc, distinct bool) []int {
-	ev := evaluator{d: d}
+func (p *Path) eval(dst []int, d *jsontext.Doc, distinct bool, also func(int) bool) []int {
+	ev := evaluator{d: d, also: also}
 	cur := []int{0}
 	var next []int
 	for si, seg := range p.query.Segments() {
@@ -53,14 +62,20 @@ func (p *Path) eval(dst []int, d *jsontext.Doc, distinct bool) []int {
 		if p.needRoot[si] && !ev.rootDone {
 			ev.root, ev.rootDone = ev.value(0), true
 		}
+		// Most segments select about one node per input node: on large
+		// inputs, growing once saves the copies (and garbage) of growing
+		// by appends.
 		next = next[:0]
+		if len(cur) > 256 {
+			next = slices.Grow(next, len(cur))
+		}
 		sels := seg.Selectors()
 		if seg.IsDescendant() {
 			for _, n := range cur {
 				end := d.Next(n)
 				// The tape is a pre-order walk: nodes n..end-1 are n and its
 				// descendants in the order RFC 9535 visits them.
-				for v := n; v < end; v++ {
+				for v := n; v < end; v = d.Step(v) {
 					if d.IsKey(v) || !d.Kind(v).IsContainer() {
 						continue
 					}
@@ -87,11 +102,15 @@ func (p *Path) eval(dst []int, d *jsontext.Doc, distinct bool) []int {
 			break
 		}
 	}
+	if len(dst) == 0 && cap(dst) < len(cur) {
+		return cur // no copy of a large result
+	}
 	return append(dst, cur...)
 }
 
 type evaluator struct {
 	d        *jsontext.Doc
+	also     func(node int) bool // filters also select these candidates
 	root     any
 	rootDone bool
 	elems    []int // scratch for slices
@@ -180,10 +199,14 @@ func (ev *evaluator) apply(dst []int, sel spec.Selector, n int) []int {
 			}
 		}
 	case spec.WildcardSelector:
+		if d.Kind(n) == jsontext.Array && d.Next(n)-n > 1024 {
+			// A large array: count first, grow once.
+			dst = slices.Grow(dst, d.ArrayLen(n))
+		}
 		d.Children(n, func(c int) bool { dst = append(dst, c); return true })
 	case *spec.FilterSelector:
 		d.Children(n, func(c int) bool {
-			if evalFilter(sel, ev.value(c), ev.root) {
+			if ev.also != nil && ev.also(c) || evalFilter(sel, ev.value(c), ev.root) {
 				dst = append(dst, c)
 			}
 			return true

@@ -55,7 +55,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("Parse(%q).Value(0) = %#v, want %#v", src, got, want)
 			}
 		}
-		for i := 0; i < d.Len(); i++ {
+		for _, i := range nodes(d) {
 			s, e := d.Span(i)
 			if !json.Valid(src[s:e]) {
 				t.Fatalf("node %d span %q is not a JSON value", i, src[s:e])
@@ -63,6 +63,18 @@ func FuzzParse(f *testing.F) {
 			if d.Next(i) <= i || d.Next(i) > d.Len() {
 				t.Fatalf("node %d Next = %d out of range", i, d.Next(i))
 			}
+			if d.Kind(i) == String {
+				if !json.Valid(d.Raw(i)) {
+					t.Fatalf("string node %d Raw %q is not a JSON string", i, d.Raw(i))
+				}
+				str := d.Str(i)
+				if !d.KeyEquals(i, str) || d.KeyEquals(i, str+"x") || (str != "" && d.KeyEquals(i, str[:len(str)-1])) {
+					t.Fatalf("KeyEquals(%q) disagrees with Str %q", d.Raw(i), str)
+				}
+			}
+		}
+		if d.Next(0) != d.Len() {
+			t.Fatalf("root Next = %d, want the tape length %d", d.Next(0), d.Len())
 		}
 	})
 }
@@ -83,8 +95,9 @@ func FuzzSplice(f *testing.F) {
 			return
 		}
 		var edits []Edit
+		ns := nodes(d)
 		for _, p := range picks {
-			i := int(p) % d.Len()
+			i := ns[int(p)%len(ns)]
 			if d.IsKey(i) {
 				continue // keys are not values: replacing one would not be JSON
 			}

@@ -64,7 +64,7 @@ func TestParseInvalid(t *testing.T) {
 		{`"\x"`, 2, "invalid escape"},
 		{`"\u12G4"`, 5, "hexadecimal"},
 		{"\"\xff\"", 1, "invalid UTF-8"},
-		{"\xef\xbb\xbf{}", 0, "expected a value"},
+		{"\xef\xbb\xbf{}", 0, "unexpected UTF-8 byte order mark"},
 		{`[1]]`, 3, "unexpected data"},
 		{`{"a":1}x`, 7, "unexpected data"},
 		{`[`, 1, "unexpected end of input"},
@@ -119,7 +119,7 @@ func TestNavigation(t *testing.T) {
 	if want := []Kind{Array, True, Number}; !reflect.DeepEqual(kinds, want) {
 		t.Errorf("Members kinds = %v, want %v", kinds, want)
 	}
-	arr := 2
+	arr := nodes(d)[2]
 	if got := d.ArrayLen(arr); got != 3 {
 		t.Errorf("ArrayLen(%d) = %d, want 3", arr, got)
 	}
@@ -131,8 +131,51 @@ func TestNavigation(t *testing.T) {
 	if !d.KeyEquals(d.Next(arr), "cd") {
 		t.Errorf("KeyEquals(escaped key, %q) = false, want true", "cd")
 	}
-	if !d.Contains(arr, arr+3) || d.Contains(arr, d.Next(arr)) {
+	if !d.Contains(arr, nodes(d)[5]) || d.Contains(arr, d.Next(arr)) {
 		t.Errorf("Contains is wrong around node %d", arr)
+	}
+}
+
+// nodes lists the node indices of d in document order, keys included.
+func nodes(d *Doc) []int {
+	var ns []int
+	for i := 0; i < d.Next(0); i = d.Step(i) {
+		ns = append(ns, i)
+	}
+	return ns
+}
+
+// TestTapeSize: a scalar or key costs one 4-byte slot, an object or array
+// three (issue 8: the 16-byte nodes of the old tape made a 228 MB document
+// need about 450 MB of index).
+func TestTapeSize(t *testing.T) {
+	src := []byte(`[{"id":1,"name":"Ana","tags":["a","b"]},{"id":2,"name":"Jo","tags":[]}]`)
+	d, err := Parse(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1 array, 2 objects, 2 tag arrays: 5 containers; 6 keys, 6 scalars.
+	if want := 5*containerSlots + 12; d.Len() != want || len(nodes(d)) != 17 {
+		t.Errorf("tape of %s: %d slots, %d nodes; want %d slots, 17 nodes", src, d.Len(), len(nodes(d)), want)
+	}
+}
+
+func TestSpanScans(t *testing.T) {
+	src := `{"a\"b\\":"x\\\"y\\","n":-1.5e+3,"t":true,"f":false,"z":null,"e":"","q":"\\"}`
+	d, err := Parse([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, n := range nodes(d)[1:] {
+		got = append(got, string(d.Raw(n)))
+	}
+	want := []string{`"a\"b\\"`, `"x\\\"y\\"`, `"n"`, `-1.5e+3`, `"t"`, `true`, `"f"`, `false`, `"z"`, `null`, `"e"`, `""`, `"q"`, `"\\"`}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Raw of each node = %q, want %q", got, want)
+	}
+	if !d.KeyEquals(nodes(d)[1], `a"b\`) {
+		t.Errorf("KeyEquals(escaped key) = false")
 	}
 }
 
@@ -164,7 +207,8 @@ func TestSplice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	span := func(i int) (int, int) { return d.Span(i) }
+	n := nodes(d)
+	span := func(i int) (int, int) { return d.Span(n[i]) }
 	s1, e1 := span(2) // [1, 2]
 	s2, e2 := span(3) // 1, inside the array
 	s3, e3 := span(6) // {"c": 1.50}
@@ -201,5 +245,30 @@ func TestValueLargeNumber(t *testing.T) {
 	got := d.Value(0).([]any)
 	if !math.IsInf(got[0].(float64), 1) || !math.IsInf(got[1].(float64), -1) {
 		t.Errorf("Value([1e400, -1e400]) = %v, want [+Inf -Inf]", got)
+	}
+}
+
+// TestTapeEstimate: a large document's tape is allocated once, at about
+// its size, so that it neither grows by copies nor holds much unused
+// capacity.
+func TestTapeEstimate(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("[")
+	for i := 0; b.Len() < bigDoc+1000; i++ {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(`{"id":12,"name":"Ana Silva","tags":["a","b"],"address":{"city":"X","zip":12345},"empty":{},"none":[]}`)
+	}
+	b.WriteString("]")
+	src := []byte(b.String())
+	d, err := Parse(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Release()
+	est := tapeEstimate(src)
+	if est < d.Len() || cap(d.tape) != est || float64(est) > 1.3*float64(d.Len()) {
+		t.Errorf("tape of %d slots: estimate %d, capacity %d; want an estimate at least the length, within 30%%, and no growth", d.Len(), est, cap(d.tape))
 	}
 }

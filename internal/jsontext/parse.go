@@ -1,6 +1,7 @@
 package jsontext
 
 import (
+	"bytes"
 	"sync"
 	"unicode/utf8"
 )
@@ -20,47 +21,69 @@ var strSafe = func() (t [256]bool) {
 // The returned Doc keeps a reference to src.
 func Parse(src []byte) (*Doc, error) {
 	if len(src) > maxSize {
-		return nil, &SyntaxError{Offset: maxSize, Msg: "document larger than 4 GiB"}
+		return nil, &SyntaxError{Offset: maxSize, Msg: "document larger than 2 GiB"}
 	}
 	p := parser{src: src}
-	if bp, ok := tapePool.Get().(*[]node); ok {
-		p.nodes = (*bp)[:0]
+	want := tapeEstimate(src)
+	if bp, ok := tapePool.Get().(*[]uint32); ok && cap(*bp) >= want {
+		p.tape = (*bp)[:0]
 	} else {
-		p.nodes = make([]node, 0, len(src)/8+4)
+		if ok {
+			tapePool.Put(bp)
+		}
+		p.tape = make([]uint32, 0, want)
 	}
 	if err := p.parse(); err != nil {
-		putTape(p.nodes)
+		putTape(p.tape)
 		return nil, err
 	}
-	return &Doc{src: src, nodes: p.nodes}, nil
+	return &Doc{src: src, tape: p.tape}, nil
+}
+
+// bigDoc is the size from which Parse counts what the tape needs before
+// allocating it.
+const bigDoc = 4 << 20
+
+// tapeEstimate returns how many slots src needs, about. A large document
+// is counted (a fraction of the parse's cost): each value but the first
+// of a container follows a ',', each key precedes a ':', and a container
+// takes three slots and holds a first value; the same bytes inside strings
+// only make the count larger. The exact size keeps the tape from growing
+// by copies, and the heap from counting a large unused capacity.
+func tapeEstimate(src []byte) int {
+	if len(src) < bigDoc {
+		return len(src)/6 + 4 // typical JSON
+	}
+	containers := bytes.Count(src, []byte{'{'}) + bytes.Count(src, []byte{'['})
+	return bytes.Count(src, []byte{','}) + bytes.Count(src, []byte{':'}) + 4*containers + 1
 }
 
 // tapePool recycles tapes between documents: most of the cost of indexing a
 // large document is otherwise allocating and growing its tape.
 var tapePool sync.Pool
 
-// maxPooledTape bounds the tapes kept for reuse (16 MiB of nodes).
-const maxPooledTape = 1 << 20
+// maxPooledTape bounds the tapes kept for reuse (16 MiB of slots).
+const maxPooledTape = 4 << 20
 
-func putTape(nodes []node) {
-	if cap(nodes) <= maxPooledTape {
-		nodes = nodes[:0]
-		tapePool.Put(&nodes)
+func putTape(tape []uint32) {
+	if cap(tape) <= maxPooledTape {
+		tape = tape[:0]
+		tapePool.Put(&tape)
 	}
 }
 
 // Release hands d's index back for reuse by a later Parse. Only call it when
 // nothing uses d any more: d must not be used after Release.
 func (d *Doc) Release() {
-	if d.nodes != nil {
-		putTape(d.nodes)
-		d.nodes = nil
+	if d.tape != nil {
+		putTape(d.tape)
+		d.tape = nil
 	}
 }
 
 type parser struct {
 	src   []byte
-	nodes []node
+	tape  []uint32
 	stack []uint32 // open containers
 }
 
@@ -87,6 +110,9 @@ func (p *parser) parse() error {
 	if i == len(src) {
 		return p.fail(i, "input is empty (expected a JSON value)")
 	}
+	if hasLit(src[i:], "\xef\xbb\xbf") {
+		return p.fail(i, "unexpected UTF-8 byte order mark (JSON text must not start with one)")
+	}
 	for {
 		// A value is expected at i (after skipping whitespace).
 		i = p.skipWS(i)
@@ -98,13 +124,13 @@ func (p *parser) parse() error {
 			if len(p.stack) >= MaxDepth {
 				return p.fail(i, "nesting too deep (more than 10000 levels of objects and arrays)")
 			}
-			k := Object
+			isObj := c == '{'
 			closer := byte('}')
-			if c == '[' {
-				k, closer = Array, ']'
+			if !isObj {
+				closer = ']'
 			}
-			idx := len(p.nodes)
-			p.nodes = append(p.nodes, node{kind: k, start: uint32(i)})
+			idx := len(p.tape)
+			p.tape = append(p.tape, uint32(i), 0, 0)
 			p.stack = append(p.stack, uint32(idx))
 			i = p.skipWS(i + 1)
 			if i < len(src) && src[i] == closer {
@@ -112,7 +138,7 @@ func (p *parser) parse() error {
 				i++
 				break
 			}
-			if k == Object {
+			if isObj {
 				var err error
 				if i, err = p.key(i); err != nil {
 					return err
@@ -120,33 +146,29 @@ func (p *parser) parse() error {
 			}
 			continue // a value follows
 		case '"':
-			end, esc, err := p.str(i)
+			end, err := p.str(i)
 			if err != nil {
 				return err
 			}
-			var fl uint8
-			if esc {
-				fl = flagEscaped
-			}
-			p.leaf(String, fl, i, end)
+			p.leaf(i, 0)
 			i = end
 		case 't':
 			if !hasLit(src[i:], "true") {
 				return p.fail(i, "invalid literal (expected true, false or null)")
 			}
-			p.leaf(True, 0, i, i+4)
+			p.leaf(i, 0)
 			i += 4
 		case 'f':
 			if !hasLit(src[i:], "false") {
 				return p.fail(i, "invalid literal (expected true, false or null)")
 			}
-			p.leaf(False, 0, i, i+5)
+			p.leaf(i, 0)
 			i += 5
 		case 'n':
 			if !hasLit(src[i:], "null") {
 				return p.fail(i, "invalid literal (expected true, false or null)")
 			}
-			p.leaf(Null, 0, i, i+4)
+			p.leaf(i, 0)
 			i += 4
 		default:
 			if c != '-' && (c < '0' || c > '9') {
@@ -156,7 +178,7 @@ func (p *parser) parse() error {
 			if err != nil {
 				return err
 			}
-			p.leaf(Number, 0, i, end)
+			p.leaf(i, 0)
 			i = end
 		}
 
@@ -171,7 +193,7 @@ func (p *parser) parse() error {
 				return nil
 			}
 			top := p.stack[len(p.stack)-1]
-			isObj := p.nodes[top].kind == Object
+			isObj := src[p.tape[top]] == '{'
 			if i >= len(src) {
 				if isObj {
 					return p.fail(i, "unexpected end of input (expected ',' or '}' in object)")
@@ -204,17 +226,17 @@ func hasLit(b []byte, lit string) bool {
 	return len(b) >= len(lit) && string(b[:len(lit)]) == lit
 }
 
-func (p *parser) leaf(k Kind, flags uint8, start, end int) {
-	p.nodes = append(p.nodes, node{kind: k, flags: flags, start: uint32(start), end: uint32(end), next: uint32(len(p.nodes) + 1)})
+// leaf adds a scalar or a key starting at start.
+func (p *parser) leaf(start int, flag uint32) {
+	p.tape = append(p.tape, uint32(start)|flag)
 }
 
 // close ends the innermost open container at the closing byte i.
 func (p *parser) close(i int) {
 	top := p.stack[len(p.stack)-1]
 	p.stack = p.stack[:len(p.stack)-1]
-	n := &p.nodes[top]
-	n.end = uint32(i + 1)
-	n.next = uint32(len(p.nodes))
+	p.tape[top+1] = uint32(len(p.tape))
+	p.tape[top+2] = uint32(i + 1)
 }
 
 // key parses an object key at i, then the ':' after it, and returns the
@@ -227,15 +249,11 @@ func (p *parser) key(i int) (int, error) {
 	if src[i] != '"' {
 		return i, p.fail(i, "expected a string key in object")
 	}
-	end, esc, err := p.str(i)
+	end, err := p.str(i)
 	if err != nil {
 		return i, err
 	}
-	fl := uint8(flagKey)
-	if esc {
-		fl |= flagEscaped
-	}
-	p.leaf(String, fl, i, end)
+	p.leaf(i, keyFlag)
 	i = p.skipWS(end)
 	if i >= len(src) {
 		return i, p.fail(i, "unexpected end of input (expected ':' after object key)")
@@ -247,8 +265,8 @@ func (p *parser) key(i int) (int, error) {
 }
 
 // str validates the string starting with the quote at i and returns the
-// offset after its closing quote and whether it holds escapes.
-func (p *parser) str(i int) (end int, escaped bool, err error) {
+// offset after its closing quote.
+func (p *parser) str(i int) (end int, err error) {
 	src := p.src
 	j := i + 1
 	for {
@@ -256,16 +274,15 @@ func (p *parser) str(i int) (end int, escaped bool, err error) {
 			j++
 		}
 		if j >= len(src) {
-			return 0, false, p.fail(len(src), "unexpected end of input (unterminated string)")
+			return 0, p.fail(len(src), "unexpected end of input (unterminated string)")
 		}
 		c := src[j]
 		switch {
 		case c == '"':
-			return j + 1, escaped, nil
+			return j + 1, nil
 		case c == '\\':
-			escaped = true
 			if j+1 >= len(src) {
-				return 0, false, p.fail(len(src), "unexpected end of input (unterminated escape in string)")
+				return 0, p.fail(len(src), "unexpected end of input (unterminated escape in string)")
 			}
 			switch src[j+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
@@ -273,22 +290,22 @@ func (p *parser) str(i int) (end int, escaped bool, err error) {
 			case 'u':
 				for k := j + 2; k < j+6; k++ {
 					if k >= len(src) {
-						return 0, false, p.fail(len(src), "unexpected end of input (unterminated \\u escape in string)")
+						return 0, p.fail(len(src), "unexpected end of input (unterminated \\u escape in string)")
 					}
 					if !isHex(src[k]) {
-						return 0, false, p.fail(k, "expected 4 hexadecimal digits after \\u in string")
+						return 0, p.fail(k, "expected 4 hexadecimal digits after \\u in string")
 					}
 				}
 				j += 6
 			default:
-				return 0, false, p.fail(j+1, "invalid escape in string (expected one of \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u)")
+				return 0, p.fail(j+1, "invalid escape in string (expected one of \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u)")
 			}
 		case c < 0x20:
-			return 0, false, p.fail(j, "control character in string (it must be escaped)")
+			return 0, p.fail(j, "control character in string (it must be escaped)")
 		default:
 			r, size := utf8.DecodeRune(src[j:])
 			if r == utf8.RuneError && size <= 1 {
-				return 0, false, p.fail(j, "invalid UTF-8 in string")
+				return 0, p.fail(j, "invalid UTF-8 in string")
 			}
 			j += size
 		}
