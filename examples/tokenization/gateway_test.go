@@ -193,7 +193,6 @@ type function struct {
 	pool     *motoserver.Pool
 	auditOut *lockedBuffer
 	logOut   *lockedBuffer
-	store    tokenvault.Store
 }
 
 func newFunction(t *testing.T) *function {
