@@ -395,11 +395,21 @@ func (s *Service) serveOpenAPI(w http.ResponseWriter, _ *http.Request) int {
 	return http.StatusOK
 }
 
-// requestID returns 16 random hex digits.
+// requestIDs are a random prefix per process and a counter: unique
+// without a read of the system's random source per request.
+var (
+	requestPrefix = func() string {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		return hex.EncodeToString(b[:])
+	}()
+	requestCounter atomic.Uint64
+)
+
+// requestID returns an id unique to the request: 12 hex digits of the
+// process, a dash, and a counter.
 func requestID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	return requestPrefix + "-" + strconv.FormatUint(requestCounter.Add(1), 36)
 }
 
 type errorBody struct {
@@ -499,7 +509,7 @@ func (s *Service) op(name string, op Operation, fn func(c *call) (int, any)) htt
 		}
 		attrs := append([]slog.Attr{
 			slog.String("request_id", id), slog.String("route", name), slog.Int("status", status),
-			slog.Duration("duration", d), slog.String("caller", c.ev.Caller), slog.String("tenant", c.ev.Tenant),
+			slog.Float64("duration_ms", float64(d.Microseconds())/1000), slog.String("caller", c.ev.Caller), slog.String("tenant", c.ev.Tenant),
 			slog.String("policy", c.ev.Policy), slog.Int("count", c.ev.Count), slog.Int("errors", c.ev.Errors),
 		}, c.log...)
 		if c.code != "" {
