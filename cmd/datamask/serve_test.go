@@ -3,10 +3,19 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	cryptorand "crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +27,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/datamask/datamask/internal/motoserver"
 	"github.com/datamask/datamask/tokenservice/audit"
 )
 
@@ -74,9 +84,14 @@ func newServeFixture(t *testing.T) *serveFixture {
 // start runs datamask serve on the fixture and waits until it listens.
 func (f *serveFixture) start(t *testing.T, extra ...string) *served {
 	t.Helper()
-	args := append([]string{"serve", "--vault", f.vault, "--aes-key", filepath.Join(f.dir, "k.key"),
+	return f.startArgs(t, append([]string{"serve", "--vault", f.vault, "--aes-key", filepath.Join(f.dir, "k.key"),
 		"--api-keys", filepath.Join(f.dir, "keys.jsonl"), "--audit", filepath.Join(f.dir, "audit.jsonl"),
-		"--listen", "127.0.0.1:0"}, extra...)
+		"--listen", "127.0.0.1:0"}, extra...))
+}
+
+// startArgs runs datamask with args and waits until it listens.
+func (f *serveFixture) startArgs(t *testing.T, args []string) *served {
+	t.Helper()
 	cmd := exec.Command("datamask", args...)
 	s := &served{cmd: cmd, stderr: &lockedBuffer{}, done: make(chan error, 1)}
 	pr, pw := io.Pipe()
@@ -336,4 +351,95 @@ func TestServeSIGKILLUnderLoad(t *testing.T) {
 	if err := <-s.done; err != nil {
 		t.Errorf("stop after the check: %v", err)
 	}
+}
+
+// TestServeCognitoTLS: datamask serve over HTTPS, callers with access
+// tokens of a moto_server Cognito pool (--issuer, --audience, --jwks-url),
+// rights from their groups (--rights), configured through the
+// environment.
+func TestServeCognitoTLS(t *testing.T) {
+	pool := motoserver.NewPool(t, motoserver.Start(t), map[string][]string{"ana": {"payments"}, "eve": {}})
+	f := newServeFixture(t)
+	// A self-signed certificate for 127.0.0.1.
+	key, err := ecdsa.GenerateKey(elliptic.P256(), cryptorand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "datamask test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(cryptorand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, _ := x509.MarshalECPrivateKey(key)
+	certFile, keyFile := filepath.Join(f.dir, "cert.pem"), filepath.Join(f.dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
+	rights := filepath.Join(f.dir, "rights.json")
+	os.WriteFile(rights, []byte(`{"groups": {"payments": [{"tenant": "acme", "policies": ["card"], "operations": ["tokenize", "detokenize"]}]}, "reveal": {"card": "last4"}}`), 0o600)
+
+	t.Setenv("DATAMASK_ISSUER", pool.Issuer)
+	t.Setenv("DATAMASK_AUDIENCE", pool.ClientID)
+	t.Setenv("DATAMASK_JWKS_URL", pool.JWKSURL)
+	t.Setenv("DATAMASK_RIGHTS", rights)
+	t.Setenv("DATAMASK_TLS_CERT", certFile)
+	t.Setenv("DATAMASK_TLS_KEY", keyFile)
+	args := []string{"serve", "--vault", f.vault, "--aes-key", filepath.Join(f.dir, "k.key"),
+		"--audit", filepath.Join(f.dir, "audit.jsonl"), "--listen", "127.0.0.1:0"}
+	s := f.startArgs(t, args)
+	if !strings.HasPrefix(s.url, "https://") {
+		t.Fatalf("url %s, want https", s.url)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(mustParse(t, der))
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	call := func(user, path, body string) (int, map[string]any) {
+		req, _ := http.NewRequest(http.MethodPost, s.url+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+pool.Access[user])
+		req.Header.Set("X-Datamask-Purpose", "paybill")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	st, m := call("ana", "/v1/tokenize", `{"policy": "card", "value": "4111-1111-1111-1234"}`)
+	if st != 200 {
+		t.Fatalf("tokenize as ana: %d %v", st, m)
+	}
+	tok := m["token"].(string)
+	if st, m := call("ana", "/v1/detokenize", `{"policy": "card", "token": "`+tok+`"}`); st != 200 || m["last4"] != "1234" {
+		t.Errorf("detokenize as ana: %d %v", st, m)
+	}
+	if st, _ := call("eve", "/v1/detokenize", `{"policy": "card", "token": "`+tok+`"}`); st != http.StatusForbidden {
+		t.Errorf("detokenize as eve (no group): %d, want 403", st)
+	}
+	// Plain HTTP is not served.
+	if resp, err := http.Get(strings.Replace(s.url, "https://", "http://", 1) + "/healthz"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			t.Error("the TLS server answered plain HTTP")
+		}
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	if err := <-s.done; err != nil {
+		t.Errorf("stop: %v", err)
+	}
+}
+
+func mustParse(t *testing.T, der []byte) *x509.Certificate {
+	t.Helper()
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
