@@ -29,7 +29,7 @@ type backend struct {
 	name      string
 	ddb       *dynamodb.Client
 	kms       *kms.Client
-	key, key2 string           // two KMS key ARNs
+	key, key2 string          // two KMS key ARNs
 	fake      *kmstest.Server // nil for moto_server
 }
 

@@ -347,9 +347,13 @@ func TestKeyStoreTampered(t *testing.T) {
 			m["enc"] = &types.AttributeValueMemberB{Value: enc}
 		}, true},
 		{"KMSARNOfOtherKey", func(m map[string]types.AttributeValue) { m["kms-arn"] = s(b.key2) }, false},
-		{"KMSARNAlias", func(m map[string]types.AttributeValue) { m["kms-arn"] = s("arn:aws:kms:us-east-1:111122223333:alias/x") }, false},
+		{"KMSARNAlias", func(m map[string]types.AttributeValue) {
+			m["kms-arn"] = s("arn:aws:kms:us-east-1:111122223333:alias/x")
+		}, false},
 		{"HierarchyVersionString", func(m map[string]types.AttributeValue) { m["hierarchy-version"] = s("1") }, false},
-		{"HierarchyVersion2", func(m map[string]types.AttributeValue) { m["hierarchy-version"] = &types.AttributeValueMemberN{Value: "2"} }, false},
+		{"HierarchyVersion2", func(m map[string]types.AttributeValue) {
+			m["hierarchy-version"] = &types.AttributeValueMemberN{Value: "2"}
+		}, false},
 		{"EncRemoved", func(m map[string]types.AttributeValue) { delete(m, "enc") }, false},
 		{"EncAString", func(m map[string]types.AttributeValue) { m["enc"] = s("x") }, false},
 		{"VersionRemoved", func(m map[string]types.AttributeValue) { delete(m, "version") }, false},
