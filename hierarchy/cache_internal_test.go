@@ -3,6 +3,8 @@ package hierarchy
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sync"
@@ -188,5 +190,25 @@ func TestCacheFlight(t *testing.T) {
 	}()
 	if len(c.flights) != 0 {
 		t.Error("a panicking fetch left its flight behind")
+	}
+}
+
+// TestDeriveWrappingKey checks the stack HMAC of deriveWrappingKey against
+// crypto/hmac over the KDF input of NIST SP 800-108 counter mode.
+func TestDeriveWrappingKey(t *testing.T) {
+	for i := range 20 {
+		bk := bytes.Repeat([]byte{byte(i), byte(3 * i)}, BranchKeyLen/2)
+		salt := bytes.Repeat([]byte{byte(7 * i)}, saltLen)
+		mac := hmac.New(sha256.New, bk)
+		mac.Write([]byte{0, 0, 0, 1})
+		mac.Write([]byte("aws-kms-hierarchy"))
+		mac.Write([]byte{0})
+		mac.Write(salt)
+		mac.Write([]byte{0, 0, 1, 0})
+		var got [32]byte
+		deriveWrappingKey(&got, bk, salt)
+		if want := mac.Sum(nil); !bytes.Equal(got[:], want) {
+			t.Errorf("deriveWrappingKey(key %d) = %x, want %x", i, got, want)
+		}
 	}
 }

@@ -3,7 +3,6 @@ package hierarchy
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -75,17 +74,37 @@ func (w wrapped) marshal() []byte {
 // deriveWrappingKey is the KDF in counter mode of NIST SP 800-108 with
 // HMAC-SHA256, as the material providers library's KdfCtr: one block,
 // HMAC(branchKey, [1]₃₂ || "aws-kms-hierarchy" || 0x00 || salt || [256]₃₂).
-func deriveWrappingKey(branchKey, salt []byte) []byte {
-	mac := hmac.New(sha256.New, branchKey)
-	var counter, bits [4]byte
-	binary.BigEndian.PutUint32(counter[:], 1)
-	binary.BigEndian.PutUint32(bits[:], 8*32)
-	mac.Write(counter[:])
-	mac.Write([]byte(ProviderID))
-	mac.Write([]byte{0})
-	mac.Write(salt)
-	mac.Write(bits[:])
-	return mac.Sum(nil)
+// It computes the HMAC on the stack (the branch key is 32 bytes, less than
+// a SHA-256 block), which TestDeriveWrappingKey checks against
+// crypto/hmac; dst receives the 32-byte key.
+func deriveWrappingKey(dst *[32]byte, branchKey, salt []byte) {
+	const block = 64
+	var pad [block]byte
+	copy(pad[:], branchKey)
+	for i := range pad {
+		pad[i] ^= 0x36
+	}
+	var msg [block + 4 + len(ProviderID) + 1 + saltLen + 4]byte
+	copy(msg[:], pad[:])
+	n := block
+	binary.BigEndian.PutUint32(msg[n:], 1)
+	n += 4
+	n += copy(msg[n:], ProviderID)
+	msg[n] = 0
+	n++
+	n += copy(msg[n:], salt)
+	binary.BigEndian.PutUint32(msg[n:], 8*32)
+	inner := sha256.Sum256(msg[:])
+	var outer [block + sha256.Size]byte
+	for i := range pad {
+		outer[i] = pad[i] ^ 0x36 ^ 0x5c
+	}
+	copy(outer[block:], inner[:])
+	*dst = sha256.Sum256(outer[:])
+	clear(pad[:])
+	clear(msg[:block])
+	clear(outer[:])
+	clear(inner[:])
 }
 
 // wrappingAAD is the additional data of the AES-GCM wrap.
@@ -115,16 +134,18 @@ func wrapKey(bk []byte, branchKeyID string, version [versionLen]byte, serialized
 	b := make([]byte, saltLen+ivLen, ciphertextOverhead+len(key))
 	rand.Read(b[:saltLen+ivLen])
 	b = append(b, version[:]...)
-	kek := deriveWrappingKey(bk, b[:saltLen])
-	defer clear(kek)
-	return newAESGCM(kek).Seal(b, b[saltLen:saltLen+ivLen], key, wrappingAAD(branchKeyID, version, serializedEC))
+	var kek [32]byte
+	deriveWrappingKey(&kek, bk, b[:saltLen])
+	defer clear(kek[:])
+	return newAESGCM(kek[:]).Seal(b, b[saltLen:saltLen+ivLen], key, wrappingAAD(branchKeyID, version, serializedEC))
 }
 
 // unwrapKey decrypts the key of w under branch key bk.
 func unwrapKey(bk []byte, branchKeyID string, w wrapped, serializedEC []byte) ([]byte, error) {
-	kek := deriveWrappingKey(bk, w.salt)
-	defer clear(kek)
-	key, err := newAESGCM(kek).Open(nil, w.iv, w.sealed, wrappingAAD(branchKeyID, w.version, serializedEC))
+	var kek [32]byte
+	deriveWrappingKey(&kek, bk, w.salt)
+	defer clear(kek[:])
+	key, err := newAESGCM(kek[:]).Open(nil, w.iv, w.sealed, wrappingAAD(branchKeyID, w.version, serializedEC))
 	if err != nil {
 		return nil, errors.New("the data key does not open under the branch key (another key, or the encryption context or ciphertext differs)")
 	}
