@@ -1,6 +1,9 @@
 package hierarchy
 
-import "errors"
+import (
+	"errors"
+	"strings"
+)
 
 // Errors of the key store, matched with errors.Is. Errors of DynamoDB and
 // AWS KMS calls are wrapped, so errors.As still finds the AWS error
@@ -27,3 +30,20 @@ var (
 	// ran at the same time); nothing was written.
 	ErrActiveKeyChanged = errors.New("hierarchy: the active branch key changed during VersionKey")
 )
+
+// unprefixed shows an error of this package without its "hierarchy: "
+// prefix, for wrapping it in another error of this package; errors.Is and
+// errors.As see through it.
+type unprefixed struct{ err error }
+
+func (u unprefixed) Error() string { return strings.TrimPrefix(u.err.Error(), "hierarchy: ") }
+
+func (u unprefixed) Unwrap() error { return u.err }
+
+// inner returns err for wrapping in an error of this package.
+func inner(err error) error {
+	if err == nil || !strings.HasPrefix(err.Error(), "hierarchy: ") {
+		return err
+	}
+	return unprefixed{err}
+}

@@ -238,7 +238,7 @@ func (k *Keyring) OnEncrypt(ctx context.Context, m *esdk.EncryptionMaterials) er
 		if ctx.Err() != nil {
 			return err
 		}
-		return encryptKeyError(fmt.Errorf("hierarchy: active branch key %q: %w", id, err))
+		return encryptKeyError(fmt.Errorf("hierarchy: active branch key %q: %w", id, inner(err)))
 	}
 	defer bk.zero()
 	version, _ := parseUUID(bk.Version) // checked by checkMaterials
@@ -311,7 +311,7 @@ func (k *Keyring) OnDecrypt(ctx context.Context, m *esdk.DecryptionMaterials, ed
 			if ctx.Err() != nil {
 				return err
 			}
-			errs = append(errs, fmt.Errorf("hierarchy: encrypted data key %d: %w", i+1, err))
+			errs = append(errs, fmt.Errorf("hierarchy: encrypted data key %d: %w", i+1, inner(err)))
 			continue
 		}
 		return nil
@@ -339,7 +339,7 @@ func (k *Keyring) decryptOne(ctx context.Context, m *esdk.DecryptionMaterials, i
 	version := formatUUID(w.version)
 	bk, err := k.version(ctx, id, version)
 	if err != nil {
-		return fmt.Errorf("branch key %q version %s: %w", id, version, err)
+		return fmt.Errorf("branch key %q version %s: %w", id, version, inner(err))
 	}
 	defer bk.zero()
 	key, err := unwrapKey(bk.Key(), id, w, ec)

@@ -329,7 +329,7 @@ func (k *KeyStore) CreateKey(ctx context.Context, branchKeyID string, encryption
 	}})
 	if err != nil {
 		if conditionFailed(err) {
-			return "", fmt.Errorf(fn+"%w: %q (%w)", ErrBranchKeyExists, branchKeyID, err)
+			return "", fmt.Errorf(fn+"%w: %q (%w)", inner(ErrBranchKeyExists), branchKeyID, err)
 		}
 		return "", fmt.Errorf(fn+"branch key %q: DynamoDB TransactWriteItems: %w", branchKeyID, err)
 	}
@@ -355,11 +355,11 @@ func (k *KeyStore) VersionKey(ctx context.Context, branchKeyID string) error {
 	}
 	item, err := k.getItem(ctx, branchKeyID, typeActive)
 	if err != nil {
-		return fmt.Errorf(fn+"%w", err)
+		return fmt.Errorf(fn+"%w", inner(err))
 	}
 	p, err := parseItem(item, branchKeyID, "", kindActive, k.logicalName)
 	if err != nil {
-		return fmt.Errorf(fn+"%w", err)
+		return fmt.Errorf(fn+"%w", inner(err))
 	}
 	if p.context[fieldKMSARN] != k.kmsARN {
 		return fmt.Errorf(fn+"%w: the active branch key %q is protected by KMS key %q, not by the key store's %q",
@@ -384,7 +384,7 @@ func (k *KeyStore) VersionKey(ctx context.Context, branchKeyID string) error {
 	}})
 	if err != nil {
 		if conditionFailed(err) {
-			return fmt.Errorf(fn+"%w: branch key %q (%w)", ErrActiveKeyChanged, branchKeyID, err)
+			return fmt.Errorf(fn+"%w: branch key %q (%w)", inner(ErrActiveKeyChanged), branchKeyID, err)
 		}
 		return fmt.Errorf(fn+"branch key %q: DynamoDB TransactWriteItems: %w", branchKeyID, err)
 	}
@@ -523,7 +523,7 @@ func (k *KeyStore) GetActiveBranchKey(ctx context.Context, branchKeyID string) (
 	}
 	m, err := k.getBranchKey(ctx, branchKeyID, "", kindActive)
 	if err != nil {
-		return nil, fmt.Errorf(fn+"%w", err)
+		return nil, fmt.Errorf(fn+"%w", inner(err))
 	}
 	return m, nil
 }
@@ -541,7 +541,7 @@ func (k *KeyStore) GetBranchKeyVersion(ctx context.Context, branchKeyID, version
 	}
 	m, err := k.getBranchKey(ctx, branchKeyID, version, kindVersion)
 	if err != nil {
-		return nil, fmt.Errorf(fn+"%w", err)
+		return nil, fmt.Errorf(fn+"%w", inner(err))
 	}
 	return m, nil
 }
@@ -578,15 +578,15 @@ func (k *KeyStore) GetBeaconKey(ctx context.Context, branchKeyID string) (*Beaco
 	}
 	item, err := k.getItem(ctx, branchKeyID, typeBeacon)
 	if err != nil {
-		return nil, fmt.Errorf(fn+"%w", err)
+		return nil, fmt.Errorf(fn+"%w", inner(err))
 	}
 	p, err := parseItem(item, branchKeyID, "", kindBeacon, k.logicalName)
 	if err != nil {
-		return nil, fmt.Errorf(fn+"%w", err)
+		return nil, fmt.Errorf(fn+"%w", inner(err))
 	}
 	key, err := k.unwrap(ctx, branchKeyID, kindBeacon, p)
 	if err != nil {
-		return nil, fmt.Errorf(fn+"%w", err)
+		return nil, fmt.Errorf(fn+"%w", inner(err))
 	}
 	return &BeaconKeyMaterials{BeaconKeyID: branchKeyID, EncryptionContext: customContext(p.context), key: newSecret(key)}, nil
 }

@@ -43,7 +43,7 @@ suites 0x6700 and 0x6701, format versions 1 and 2.
   --ndjson          read one item per line and write one per line, in order,
                     using every CPU core
 
-` + keysUsage + `
+` + keysUsage + hierarchyKeysUsage + `
 Every attribute of an item to encrypt needs an action or the unsigned prefix.
 Keys are signed, never encrypted: errors name the table and the item's key
 values, never another value. A changed, added or removed signed attribute
@@ -55,6 +55,8 @@ Examples:
   datamask keygen -o datamask.key
   datamask item encrypt --config users.json --aes-key datamask.key user.json > user.enc.json
   datamask item decrypt --config users.json --aes-key datamask.key user.enc.json
+  datamask item encrypt --config users.json --branch-key-store branch-keys --branch-key-id "$ID" \
+      --kms-key arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab --ndjson users.ndjson
   aws dynamodb scan --table-name users --output json | jq -c '.Items[]' |
       datamask item decrypt --config users.json --kms-key arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab --ndjson
 `
@@ -176,6 +178,8 @@ func runItem(e *env, args []string) error {
 	fs.StringVar(&f.keyNamespace, "key-namespace", "", "")
 	fs.StringVar(&f.keyName, "key-name", "", "")
 	fs.BoolVar(&f.ndjson, "ndjson", false, "")
+	var h hierarchyFlags
+	h.register(fs)
 	pos, err := parseArgs(e, fs, itemUsage, args[1:])
 	if err != nil {
 		return err
@@ -197,11 +201,11 @@ func runItem(e *env, args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	keyring, err := buildKeyring(ctx, &f, set)
+	keyring, itemOpts, err := itemKeyring(ctx, &f, &h, set)
 	if err != nil {
 		return err
 	}
-	enc, err := dbesdk.New(tc, keyring)
+	enc, err := dbesdk.New(tc, keyring, itemOpts...)
 	if err != nil {
 		return failure(err)
 	}
@@ -266,6 +270,9 @@ func itemError(op string, err error, ndjson bool, f *cryptFlags) error {
 	}
 	var je *ddbjson.Error
 	var ie *dbesdk.ItemError
+	if hint := hierarchyHint(err, nil); hint != "" {
+		return failure(err, hint)
+	}
 	keyHint := "check --aes-key (and --key-namespace, --key-name): they must be those used to encrypt"
 	if len(f.kmsKeys) > 0 {
 		keyHint = "check --kms-key: one of the keys used to encrypt is needed, with kms:Decrypt allowed, in the right account and Region"
