@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -207,4 +208,61 @@ func mustDecrypt(t *testing.T, enc *dbesdk.ItemEncryptor, item map[string]types.
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestHierarchySupplier: one branch key per tenant in a shared table. The
+// tenant attribute is SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT, so its value
+// is in each item's encryption context (aws-crypto-attr.tenant), where the
+// supplier reads it; an item whose tenant is changed does not decrypt.
+func TestHierarchySupplier(t *testing.T) {
+	srv := kmstest.Start(t)
+	ks, _ := branchKeyStore(t, srv, dynamolocal.Client(t))
+	ctx := context.Background()
+	for _, tenant := range []string{"acme", "globex"} {
+		if _, err := ks.CreateKey(ctx, "tenant-"+tenant, map[string]string{"tenant": tenant}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	supplier := hierarchy.BranchKeyIDSupplierFunc(func(ctx context.Context, ec map[string]string) (string, error) {
+		tenant, ok := ec["aws-crypto-attr.tenant"]
+		if !ok {
+			return "", errors.New("the item has no tenant in its encryption context")
+		}
+		return "tenant-" + tenant, nil
+	})
+	kr, err := hierarchy.NewKeyringWithSupplier(ks, supplier, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := v2Config()
+	cfg.Actions["tenant"] = dbesdk.SignAndIncludeInEncryptionContext
+	cfg.Suite = esdk.DBEAES256GCMCommitKeyHMACSHA384
+	enc := mustNew(t, cfg, kr, dbesdk.WithoutDataKeyCache())
+	written := map[string]map[string]types.AttributeValue{}
+	for _, tenant := range []string{"acme", "globex"} {
+		item := userItem()
+		item["tenant"] = sAV(tenant)
+		out, err := enc.EncryptItem(ctx, item)
+		if err != nil {
+			t.Fatalf("EncryptItem(tenant %s) = %v", tenant, err)
+		}
+		if _, err := enc.DecryptItem(ctx, out); err != nil {
+			t.Fatalf("DecryptItem(tenant %s) = %v", tenant, err)
+		}
+		written[tenant] = out
+	}
+	moved := map[string]types.AttributeValue{}
+	for k, v := range written["acme"] {
+		moved[k] = v
+	}
+	moved["tenant"] = sAV("globex")
+	if _, err := enc.DecryptItem(ctx, moved); !errors.Is(err, esdk.ErrNoDecryptKey) {
+		t.Errorf("DecryptItem(acme's item relabelled globex) = %v, want ErrNoDecryptKey (globex's branch key has no key for it)", err)
+	}
+	item := userItem()
+	cfg2 := v2Config()
+	cfg2.Suite = esdk.DBEAES256GCMCommitKeyHMACSHA384
+	if _, err := mustNew(t, cfg2, kr).EncryptItem(ctx, item); err == nil || !strings.Contains(err.Error(), "no tenant") {
+		t.Errorf("EncryptItem(no tenant attribute in the context) = %v, want the supplier's error", err)
+	}
 }

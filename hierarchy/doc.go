@@ -62,6 +62,23 @@
 // ARN must match exactly), a cache shared between keyrings, and the storm
 // tracking cache.
 //
+// # Performance
+//
+// With the branch key cached, the keyring adds about 2 µs per data key to
+// the raw AES keyring's 0.5-0.9 µs; through package dbesdk an item of 10
+// attributes (4 encrypted) costs some 35-50 µs each way with suite 0x6700,
+// and 1,000 items of distinct keys about 60-70 ms to write and read back,
+// where the Go DB-ESDK's hierarchical keyring takes 8.7 s (README.md,
+// Performance, has the commands and the conditions):
+//
+//	go test -run '^$' -bench BenchmarkKeyring ./hierarchy
+//	go test -run '^$' -bench BenchmarkHierarchy ./dbesdk
+//
+// A cache miss costs one DynamoDB GetItem and one KMS Decrypt. The cache
+// holds up to [DefaultCacheCapacity] branch key versions (the active
+// version of each branch key encrypted under and each version decrypted
+// with), and concurrent misses of one version share one fetch.
+//
 // # Errors
 //
 // The key store's errors match [ErrBranchKeyNotFound],

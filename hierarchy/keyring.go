@@ -30,6 +30,11 @@ type BranchKeyStore interface {
 // its encryption context, for tables and services shared by tenants that
 // each have their own branch key. The keyring calls it on every encrypt and
 // decrypt; it must be safe for concurrent use.
+//
+// For DynamoDB items (package dbesdk), give the attribute naming the
+// tenant the action SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT: a string value
+// is then in the context as "aws-crypto-attr." + its name. The table's
+// logical name is under "aws-crypto-table-name".
 type BranchKeyIDSupplier interface {
 	BranchKeyID(ctx context.Context, encryptionContext map[string]string) (string, error)
 }
