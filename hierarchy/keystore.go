@@ -363,7 +363,7 @@ func (k *KeyStore) VersionKey(ctx context.Context, branchKeyID string) error {
 	}
 	if p.context[fieldKMSARN] != k.kmsARN {
 		return fmt.Errorf(fn+"%w: the active branch key %q is protected by KMS key %q, not by the key store's %q",
-			ErrInvalidBranchKeyItem, branchKeyID, p.context[fieldKMSARN], k.kmsARN)
+			inner(ErrInvalidBranchKeyItem), branchKeyID, p.context[fieldKMSARN], k.kmsARN)
 	}
 	if _, err := k.reEncrypt(ctx, p.enc, p.context, p.context); err != nil {
 		return fmt.Errorf(fn+"authenticating the active branch key %q: %w", branchKeyID, err)
