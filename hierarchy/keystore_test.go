@@ -10,12 +10,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
+	"github.com/datamask/datamask/esdk"
 	"github.com/datamask/datamask/hierarchy"
 	"github.com/datamask/datamask/internal/dynamolocal"
 	"github.com/datamask/datamask/kmstest"
@@ -97,6 +99,17 @@ func TestKeyStore(t *testing.T) {
 			}
 			if bk, err := ks.GetBeaconKey(ctx, "tenant-acme"); err != nil || !maps.Equal(bk.EncryptionContext, ec) {
 				t.Errorf("GetBeaconKey(tenant-acme) = %v, %v; want the custom context", bk, err)
+			}
+
+			// A keyring over this store wraps and unwraps a data key under
+			// the active (second) version.
+			kr, err := hierarchy.NewKeyring(ks, id, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			em := encryptMaterials(t, kr, esdk.AES256GCMHKDFSHA512CommitKey, ec)
+			if dm, err := decryptMaterials(kr, esdk.AES256GCMHKDFSHA512CommitKey, ec, em.EncryptedDataKeys); err != nil || !bytes.Equal(dm.DataKey(), em.DataKey()) {
+				t.Errorf("keyring over the store: OnDecrypt() = %v", err)
 			}
 
 			// Refusals.
