@@ -63,13 +63,25 @@
 // # Keys and KMS calls
 //
 // Data keys come from esdk's materials managers and keyrings (raw AES, raw
-// RSA, multi, awskms strict and discovery), which wrap them through an
-// intermediate key for these suites. [New] adds a data key cache
-// (esdk.CachingCMM) by default. The DB-ESDK binds each item's key values
-// into the encryption context, and so into every KMS ciphertext: a data key
-// can only serve items with the same key, and writing or reading items of
-// different keys costs one KMS call each, as in the DB-ESDK. The cache
+// RSA, multi, awskms strict and discovery, and the AWS KMS Hierarchical
+// keyring of package hierarchy), which wrap them through an intermediate
+// key for these suites. [New] adds a data key cache (esdk.CachingCMM) by
+// default. The DB-ESDK binds each item's key values into the encryption
+// context, and so into every KMS ciphertext: with an AWS KMS keyring a data
+// key can only serve items with the same key, and writing or reading items
+// of different keys costs one KMS call each, as in the DB-ESDK. The cache
 // saves the calls of repeated writes and reads of the same item.
+//
+// To write and read many items with few KMS calls, use the hierarchical
+// keyring (package hierarchy), as DB-ESDK users do: a branch key, kept in a
+// DynamoDB key store under a KMS key and fetched with one KMS Decrypt, is
+// cached for a time to live, and each item's data key is wrapped under a
+// key derived from it without calling KMS. Encrypting 1,000 items of
+// distinct keys, and decrypting them in another process, costs one KMS
+// Decrypt (and one DynamoDB GetItem) each way. Build the item encryptor
+// with [WithoutDataKeyCache] then: items of distinct keys never share a
+// data key, and the cache would only cost time (about 190 ms instead of
+// 60-70 ms for those 1,000 items, suite 0x6700, on the machine below).
 //
 // # Legacy items
 //

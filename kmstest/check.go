@@ -37,6 +37,11 @@ const (
 	// alike, such as {"ab": "c"} and {"a": "bc"}, decrypt each other's
 	// ciphertexts. AWS KMS tells them apart. moto_server 5 behaves so.
 	AmbiguousContext
+
+	// ReEncryptSourceKeyIgnored: ReEncrypt given a SourceKeyId other than
+	// the ciphertext's key re-encrypts it anyway, where AWS KMS fails with
+	// IncorrectKeyException. moto_server 5 behaves so.
+	ReEncryptSourceKeyIgnored
 )
 
 // String returns the deviation's name.
@@ -48,6 +53,8 @@ func (d Deviation) String() string {
 		return "IncorrectKeyAccessDenied"
 	case AmbiguousContext:
 		return "AmbiguousContext"
+	case ReEncryptSourceKeyIgnored:
+		return "ReEncryptSourceKeyIgnored"
 	}
 	return fmt.Sprintf("Deviation(%d)", int(d))
 }
@@ -83,7 +90,7 @@ func CheckRegion(region string) CheckOption {
 func Tolerate(deviations ...Deviation) CheckOption {
 	return checkOption(func(c *checkConfig) error {
 		for _, d := range deviations {
-			if d != DisabledKeysUsable && d != IncorrectKeyAccessDenied && d != AmbiguousContext {
+			if d < DisabledKeysUsable || d > ReEncryptSourceKeyIgnored {
 				return fmt.Errorf("kmstest: Tolerate: unknown %v", d)
 			}
 			c.tolerate[d] = true
@@ -104,7 +111,14 @@ func Tolerate(deviations ...Deviation) CheckOption {
 //     enabled key whose ARN is arn:PARTITION:kms:REGION:ACCOUNT:key/KEYID;
 //   - GenerateDataKey returns as many bytes as KeySpec (AES_256, AES_128)
 //     or NumberOfBytes asks, fresh on each call, and rejects invalid sizes
-//     with ValidationException;
+//     with ValidationException; GenerateDataKeyWithoutPlaintext returns
+//     only a ciphertext, of a key of that size under the context given;
+//   - ReEncrypt moves a ciphertext from one key and context to another
+//     (the source context is checked, the new ciphertext bound to the
+//     destination's), names both keys by their ARNs, and refuses a wrong
+//     source context or an altered ciphertext (InvalidCiphertextException),
+//     a SourceKeyId other than the ciphertext's key (IncorrectKeyException),
+//     and an unknown destination (NotFoundException);
 //   - Encrypt and Decrypt round-trip 1 to 4096 bytes, Decrypt works with
 //     and without KeyId, and every response names the key by its ARN;
 //   - the encryption context is bound: a changed, added, missing or
@@ -113,7 +127,9 @@ func Tolerate(deviations ...Deviation) CheckOption {
 //   - unknown keys and aliases fail with NotFoundException, Decrypt with
 //     another key's KeyId with IncorrectKeyException;
 //   - a disabled key is described as such and refused with
-//     DisabledException (HTTP 409) until it is enabled again.
+//     DisabledException (HTTP 409) by GenerateDataKey,
+//     GenerateDataKeyWithoutPlaintext, Encrypt, Decrypt and ReEncrypt (as
+//     source and as destination) until it is enabled again.
 //
 // Check reports failures on t and runs each part as a subtest.
 func Check(t *testing.T, url string, opts ...CheckOption) {
@@ -145,6 +161,8 @@ func runCheck(t tester, url string, opts ...CheckOption) {
 	t.Run("DescribeKey", func(t tester) { c.describeKey(t, a) })
 	t.Run("GenerateDataKey", func(t tester) { c.generateDataKey(t, a) })
 	t.Run("GenerateDataKeyInvalid", func(t tester) { c.generateDataKeyInvalid(t, a) })
+	t.Run("GenerateDataKeyWithoutPlaintext", func(t tester) { c.generateDataKeyWithoutPlaintext(t, a) })
+	t.Run("ReEncrypt", func(t tester) { c.reEncrypt(t, a, b) })
 	t.Run("EncryptDecrypt", func(t tester) { c.encryptDecrypt(t, a) })
 	t.Run("EncryptInvalid", func(t tester) { c.encryptInvalid(t, a) })
 	t.Run("ContextBound", func(t tester) { c.contextBound(t, a) })
@@ -328,6 +346,136 @@ func (c *checker) generateDataKeyInvalid(t tester, k keyInfo) {
 			wantError(t, "GenerateDataKey", in, err, "ValidationException", http.StatusBadRequest)
 		})
 	}
+}
+
+func (c *checker) generateDataKeyWithoutPlaintext(t tester, k keyInfo) {
+	ec := map[string]string{"purpose": "without plaintext"}
+	for _, tt := range []struct {
+		name string
+		in   map[string]any
+		want int
+	}{
+		{"NumberOfBytes=32", map[string]any{"NumberOfBytes": 32}, 32},
+		{"KeySpec=AES_128", map[string]any{"KeySpec": "AES_128"}, 16},
+	} {
+		t.Run(tt.name, func(t tester) {
+			ctx := t.Context()
+			in := map[string]any{"KeyId": k.Arn, "EncryptionContext": ec}
+			for name, v := range tt.in {
+				in[name] = v
+			}
+			var out map[string]json.RawMessage
+			if err := c.client.call(ctx, "GenerateDataKeyWithoutPlaintext", in, &out); err != nil {
+				t.Fatalf("GenerateDataKeyWithoutPlaintext(%v) = %v, want a ciphertext", in, err)
+			}
+			if _, ok := out["Plaintext"]; ok {
+				t.Errorf("GenerateDataKeyWithoutPlaintext(%v) returned a Plaintext", in)
+			}
+			var got dataKey
+			b, _ := json.Marshal(out)
+			if err := json.Unmarshal(b, &got); err != nil || got.KeyID != k.Arn || len(got.CiphertextBlob) == 0 {
+				t.Fatalf("GenerateDataKeyWithoutPlaintext(%v) = KeyId %q, %d-byte blob (%v), want a blob under %q",
+					in, got.KeyID, len(got.CiphertextBlob), err, k.Arn)
+			}
+			var dec plaintextOut
+			din := map[string]any{"CiphertextBlob": got.CiphertextBlob, "EncryptionContext": ec}
+			if err := c.client.call(ctx, "Decrypt", din, &dec); err != nil {
+				t.Fatalf("Decrypt(GenerateDataKeyWithoutPlaintext blob) = %v, want the data key", err)
+			}
+			if len(dec.Plaintext) != tt.want || dec.KeyID != k.Arn {
+				t.Errorf("Decrypt(GenerateDataKeyWithoutPlaintext blob) = %d bytes under %q, want %d under %q",
+					len(dec.Plaintext), dec.KeyID, tt.want, k.Arn)
+			}
+			err := c.client.call(ctx, "Decrypt", map[string]any{"CiphertextBlob": got.CiphertextBlob}, &dec)
+			wantError(t, "Decrypt", "GenerateDataKeyWithoutPlaintext blob without its context", err, "InvalidCiphertextException", http.StatusBadRequest)
+		})
+	}
+	t.Run("NumberOfBytes=0", func(t tester) {
+		in := map[string]any{"KeyId": k.Arn, "NumberOfBytes": 0}
+		err := c.client.call(t.Context(), "GenerateDataKeyWithoutPlaintext", in, &dataKey{})
+		wantError(t, "GenerateDataKeyWithoutPlaintext", in, err, "ValidationException", http.StatusBadRequest)
+	})
+}
+
+type reEncryptOut struct {
+	CiphertextBlob []byte
+	SourceKeyID    string `json:"SourceKeyId"`
+	KeyID          string `json:"KeyId"`
+}
+
+func (c *checker) reEncrypt(t tester, a, b keyInfo) {
+	srcEC := map[string]string{"type": "branch:version:1", "purpose": "check"}
+	dstEC := map[string]string{"type": "branch:ACTIVE", "purpose": "check"}
+	plaintext := []byte("thirty-two bytes of a branch key")
+	blob := c.encrypt(t, a.Arn, plaintext, srcEC)
+	call := func(t tester, in map[string]any) (reEncryptOut, error) {
+		var out reEncryptOut
+		err := c.client.call(t.Context(), "ReEncrypt", in, &out)
+		return out, err
+	}
+	for _, tt := range []struct {
+		name string
+		dst  keyInfo
+		src  string // SourceKeyId, "" for none
+	}{
+		{"ToOtherKey", b, a.Arn},
+		{"ToSameKey", a, a.Arn},
+		{"WithoutSourceKeyId", b, ""},
+		{"SourceKeyIdAsKeyId", a, a.KeyID},
+	} {
+		t.Run(tt.name, func(t tester) {
+			in := map[string]any{"CiphertextBlob": blob, "SourceEncryptionContext": srcEC,
+				"DestinationKeyId": tt.dst.Arn, "DestinationEncryptionContext": dstEC}
+			if tt.src != "" {
+				in["SourceKeyId"] = tt.src
+			}
+			out, err := call(t, in)
+			if err != nil {
+				t.Fatalf("ReEncrypt(%s) = %v, want a ciphertext", tt.name, err)
+			}
+			if out.KeyID != tt.dst.Arn || out.SourceKeyID != a.Arn || len(out.CiphertextBlob) == 0 {
+				t.Fatalf("ReEncrypt(%s) = KeyId %q, SourceKeyId %q, %d-byte blob; want %q, %q and a blob",
+					tt.name, out.KeyID, out.SourceKeyID, len(out.CiphertextBlob), tt.dst.Arn, a.Arn)
+			}
+			var dec plaintextOut
+			din := map[string]any{"CiphertextBlob": out.CiphertextBlob, "EncryptionContext": dstEC}
+			if err := c.client.call(t.Context(), "Decrypt", din, &dec); err != nil {
+				t.Fatalf("Decrypt(ReEncrypt blob) = %v, want the plaintext", err)
+			}
+			if !bytes.Equal(dec.Plaintext, plaintext) || dec.KeyID != tt.dst.Arn {
+				t.Errorf("Decrypt(ReEncrypt blob) = other bytes or key %q, want the plaintext under %q", dec.KeyID, tt.dst.Arn)
+			}
+			din["EncryptionContext"] = srcEC
+			err = c.client.call(t.Context(), "Decrypt", din, &dec)
+			wantError(t, "Decrypt", "ReEncrypt blob under the source context", err, "InvalidCiphertextException", http.StatusBadRequest)
+		})
+	}
+	t.Run("WrongSourceContext", func(t tester) {
+		_, err := call(t, map[string]any{"CiphertextBlob": blob, "SourceEncryptionContext": dstEC, "DestinationKeyId": b.Arn})
+		wantError(t, "ReEncrypt", "wrong source context", err, "InvalidCiphertextException", http.StatusBadRequest)
+	})
+	t.Run("Tampered", func(t tester) {
+		altered := slices.Clone(blob)
+		altered[len(altered)-1] ^= 0x80
+		_, err := call(t, map[string]any{"CiphertextBlob": altered, "SourceEncryptionContext": srcEC, "DestinationKeyId": b.Arn})
+		wantError(t, "ReEncrypt", "altered blob", err, "InvalidCiphertextException", http.StatusBadRequest)
+	})
+	t.Run("IncorrectSourceKey", func(t tester) {
+		_, err := call(t, map[string]any{"CiphertextBlob": blob, "SourceEncryptionContext": srcEC, "SourceKeyId": b.Arn, "DestinationKeyId": b.Arn})
+		if err == nil && c.cfg.tolerate[ReEncryptSourceKeyIgnored] {
+			t.Logf("tolerated deviation %v: ReEncrypt with another key's SourceKeyId succeeded", ReEncryptSourceKeyIgnored)
+			return
+		}
+		if e, ok := err.(*kmsError); ok && e.Type == "AccessDeniedException" && c.cfg.tolerate[IncorrectKeyAccessDenied] {
+			t.Logf("tolerated deviation %v: ReEncrypt with another key's SourceKeyId = %v", IncorrectKeyAccessDenied, err)
+			return
+		}
+		wantError(t, "ReEncrypt", "SourceKeyId "+b.Arn, err, "IncorrectKeyException", http.StatusBadRequest)
+	})
+	t.Run("UnknownDestination", func(t tester) {
+		_, err := call(t, map[string]any{"CiphertextBlob": blob, "SourceEncryptionContext": srcEC, "DestinationKeyId": unknownKeyARN(b)})
+		wantError(t, "ReEncrypt", "unknown destination", err, "NotFoundException", http.StatusBadRequest)
+	})
 }
 
 type ciphertextOut struct {
@@ -557,16 +705,21 @@ func (c *checker) disabledKey(t tester) {
 		t.Fatalf("DisableKey(%q) = %v, want success", k.KeyID, err)
 	}
 	c.checkMetadata(t, c.describe(t, k.Arn), false)
+	other := c.createKey(ctx, t)
+	otherBlob := c.encrypt(t, other.Arn, []byte("under another key"), nil)
 	calls := []struct {
-		op string
-		in map[string]any
+		name, op string
+		in       map[string]any
 	}{
-		{"GenerateDataKey", map[string]any{"KeyId": k.Arn, "KeySpec": "AES_256"}},
-		{"Encrypt", map[string]any{"KeyId": k.Arn, "Plaintext": []byte("x")}},
-		{"Decrypt", map[string]any{"CiphertextBlob": blob}},
+		{"GenerateDataKey", "GenerateDataKey", map[string]any{"KeyId": k.Arn, "KeySpec": "AES_256"}},
+		{"GenerateDataKeyWithoutPlaintext", "GenerateDataKeyWithoutPlaintext", map[string]any{"KeyId": k.Arn, "KeySpec": "AES_256"}},
+		{"Encrypt", "Encrypt", map[string]any{"KeyId": k.Arn, "Plaintext": []byte("x")}},
+		{"Decrypt", "Decrypt", map[string]any{"CiphertextBlob": blob}},
+		{"ReEncrypt/Source", "ReEncrypt", map[string]any{"CiphertextBlob": blob, "DestinationKeyId": other.Arn}},
+		{"ReEncrypt/Destination", "ReEncrypt", map[string]any{"CiphertextBlob": otherBlob, "DestinationKeyId": k.Arn}},
 	}
 	for _, call := range calls {
-		t.Run(call.op, func(t tester) {
+		t.Run(call.name, func(t tester) {
 			var out map[string]any
 			err := c.client.call(ctx, call.op, call.in, &out)
 			if err == nil && c.cfg.tolerate[DisabledKeysUsable] {

@@ -163,7 +163,7 @@ func TestCheckFindsFaults(t *testing.T) {
 				}
 				return status, out
 			}},
-			wantFail: []string{"/IncorrectKey/KeyARN", "/IncorrectKey/KeyID"},
+			wantFail: []string{"/IncorrectKey/KeyARN", "/IncorrectKey/KeyID", "/ReEncrypt/IncorrectSourceKey"},
 		},
 		{
 			name: "IncorrectKeyAsAccessDeniedTolerated",
@@ -174,6 +174,43 @@ func TestCheckFindsFaults(t *testing.T) {
 				return status, out
 			}},
 			opts: []CheckOption{Tolerate(IncorrectKeyAccessDenied)},
+		},
+		{
+			name: "ReEncryptIgnoresSourceKey",
+			proxy: breakingProxy{request: func(op string, in map[string]any) {
+				if op == "ReEncrypt" {
+					delete(in, "SourceKeyId")
+				}
+			}},
+			wantFail: []string{"/ReEncrypt/IncorrectSourceKey"},
+		},
+		{
+			name: "ReEncryptIgnoresSourceKeyTolerated",
+			proxy: breakingProxy{request: func(op string, in map[string]any) {
+				if op == "ReEncrypt" {
+					delete(in, "SourceKeyId")
+				}
+			}},
+			opts: []CheckOption{Tolerate(ReEncryptSourceKeyIgnored)},
+		},
+		{
+			name: "ReEncryptKeepsContext",
+			proxy: breakingProxy{request: func(op string, in map[string]any) {
+				if op == "ReEncrypt" {
+					in["DestinationEncryptionContext"] = in["SourceEncryptionContext"]
+				}
+			}},
+			wantFail: []string{"/ReEncrypt/ToOtherKey"},
+		},
+		{
+			name: "WithoutPlaintextLeaks",
+			proxy: breakingProxy{response: func(op string, status int, out map[string]any) (int, map[string]any) {
+				if op == "GenerateDataKeyWithoutPlaintext" && status == 200 {
+					out["Plaintext"] = "AAAA"
+				}
+				return status, out
+			}},
+			wantFail: []string{"/GenerateDataKeyWithoutPlaintext/NumberOfBytes=32"},
 		},
 		{
 			name: "SameDataKeyEveryTime",

@@ -32,7 +32,7 @@ func TestCheckFake(t *testing.T) {
 
 // TestCheckMoto runs the same suite against moto_server, an independent KMS
 // emulator, so the suite is known to test KMS behaviour rather than this
-// fake's. moto_server differs from AWS KMS on three points the suite
+// fake's. moto_server differs from AWS KMS on four points the suite
 // checks, tolerated here and logged when seen:
 //   - it lets disabled keys encrypt, generate data keys and decrypt
 //     (AWS KMS and the fake: DisabledException);
@@ -40,14 +40,17 @@ func TestCheckFake(t *testing.T) {
 //     (AWS KMS and the fake: IncorrectKeyException);
 //   - it binds the encryption context ambiguously: {"ab": "c"} decrypts
 //     what {"a": "bc"} encrypted (AWS KMS and the fake:
-//     InvalidCiphertextException).
+//     InvalidCiphertextException);
+//   - ReEncrypt ignores SourceKeyId (AWS KMS and the fake:
+//     IncorrectKeyException when it is not the ciphertext's key).
 //
 // TestDifferencesFromMoto lists the other differences.
 func TestCheckMoto(t *testing.T) {
 	t.Parallel()
 	url := motoserver.Start(t)
 	kmstest.Check(t, url, kmstest.CheckRegion("us-west-2"),
-		kmstest.Tolerate(kmstest.DisabledKeysUsable, kmstest.IncorrectKeyAccessDenied, kmstest.AmbiguousContext))
+		kmstest.Tolerate(kmstest.DisabledKeysUsable, kmstest.IncorrectKeyAccessDenied, kmstest.AmbiguousContext,
+			kmstest.ReEncryptSourceKeyIgnored))
 }
 
 func motoClient(url, region string) *kms.Client {
@@ -168,6 +171,29 @@ func TestDifferencesFromMoto(t *testing.T) {
 				return string(out.EncryptionAlgorithm)
 			},
 			aws: "SYMMETRIC_DEFAULT", moto: "",
+		},
+		{
+			name: "ReEncryptWithOtherSourceKeyId",
+			run: func(t *testing.T, c *kms.Client) string {
+				_, a := newKey(t, c)
+				_, b := newKey(t, c)
+				blob := encrypt(t, c, a, "x", nil)
+				_, err := c.ReEncrypt(ctx, &kms.ReEncryptInput{CiphertextBlob: blob, SourceKeyId: aws.String(b), DestinationKeyId: aws.String(b)})
+				return code(err)
+			},
+			aws: "IncorrectKeyException", moto: "success",
+		},
+		{
+			// Not a difference: both check ReEncrypt's source context.
+			name: "ReEncryptWrongSourceContext",
+			run: func(t *testing.T, c *kms.Client) string {
+				_, a := newKey(t, c)
+				blob := encrypt(t, c, a, "x", map[string]string{"type": "branch:ACTIVE"})
+				_, err := c.ReEncrypt(ctx, &kms.ReEncryptInput{CiphertextBlob: blob, DestinationKeyId: aws.String(a),
+					SourceEncryptionContext: map[string]string{"type": "beacon:ACTIVE"}})
+				return code(err)
+			},
+			aws: "InvalidCiphertextException", moto: "InvalidCiphertextException",
 		},
 		{
 			// Not a difference: both refuse a ciphertext with a flipped

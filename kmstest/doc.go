@@ -5,9 +5,11 @@
 //
 // Start one per test with [Start] (or [NewServer] outside tests), create
 // keys with [Server.CreateKey], and point your KMS client at [Server.URL].
-// The fake serves CreateKey, DescribeKey, GenerateDataKey, Encrypt, Decrypt,
-// DisableKey and EnableKey for symmetric encryption keys, and behaves as
-// AWS KMS does where datamask depends on it:
+// The fake serves CreateKey, DescribeKey, GenerateDataKey,
+// GenerateDataKeyWithoutPlaintext, Encrypt, Decrypt, ReEncrypt, DisableKey
+// and EnableKey for symmetric encryption keys (what the AWS KMS keyrings and
+// the hierarchical keyring's branch key store call), and behaves as AWS KMS
+// does where datamask depends on it:
 //
 //   - responses name keys by their key ARN,
 //     arn:aws:kms:REGION:ACCOUNT:key/UUID; requests may use the ARN or the
@@ -16,11 +18,14 @@
 //     leaves the server, with the encryption context bound as additional
 //     data: Decrypt with a different, missing or extra context pair, or of
 //     an altered blob, fails with InvalidCiphertextException;
-//   - Decrypt with a KeyId other than the blob's key fails with
-//     IncorrectKeyException, a disabled key with DisabledException (HTTP
-//     409), an unknown key or any alias with NotFoundException, bad
-//     parameters with ValidationException, all with KMS's messages and HTTP
-//     statuses;
+//   - ReEncrypt opens a blob under its source context and seals the key
+//     under the destination key and context without returning it;
+//     GenerateDataKeyWithoutPlaintext returns only the blob;
+//   - Decrypt (or ReEncrypt) with a KeyId (SourceKeyId) other than the
+//     blob's key fails with IncorrectKeyException, a disabled key with
+//     DisabledException (HTTP 409), an unknown key or any alias with
+//     NotFoundException, bad parameters with ValidationException, all with
+//     KMS's messages and HTTP statuses;
 //   - requests must carry a SigV4 Authorization header scoped to the
 //     server's Region and the kms service (any credentials, no signature
 //     check), so a client configured for the wrong Region fails as it
@@ -55,7 +60,8 @@
 //
 // [Server.Calls] counts the requests for each operation (so a test can
 // show that a cache saved KMS calls), and [Server.Requests] records the
-// KeyId, encryption context and grant tokens of each. [Server.Throttle]
+// KeyId, encryption context and grant tokens of each (and ReEncrypt's
+// source key and context). [Server.Throttle]
 // makes the next requests fail with ThrottlingException, which SDK
 // retryers retry; [Server.FailNext] injects any other error;
 // [Server.SetLatency] delays every request. A request whose client gives up

@@ -170,10 +170,14 @@ func prepare(op Op, body []byte, rec *Request, s *Server) func(context.Context) 
 		return decode(body, rec, s.describeKey)
 	case OpGenerateDataKey:
 		return decode(body, rec, s.generateDataKey)
+	case OpGenerateDataKeyWithoutPlaintext:
+		return decode(body, rec, s.generateDataKeyWithoutPlaintext)
 	case OpEncrypt:
 		return decode(body, rec, s.encrypt)
 	case OpDecrypt:
 		return decode(body, rec, s.decrypt)
+	case OpReEncrypt:
+		return decode(body, rec, s.reEncrypt)
 	case OpDisableKey:
 		return decode(body, rec, s.disableKey)
 	case OpEnableKey:
@@ -581,42 +585,9 @@ type generateDataKeyResponse struct {
 
 func (s *Server) generateDataKey(ctx context.Context, in *generateDataKeyRequest) (generateDataKeyResponse, *apiError) {
 	var none generateDataKeyResponse
-	if aerr := in.check(); aerr != nil {
-		return none, aerr
-	}
-	var n int
-	switch {
-	case in.NumberOfBytes != nil && in.KeySpec != "":
-		return none, validationf("Please specify either number of bytes or key spec.")
-	case in.NumberOfBytes != nil:
-		n = *in.NumberOfBytes
-		if n < 1 {
-			return none, validationf("1 validation error detected: Value '%d' at 'numberOfBytes' failed to satisfy constraint: Member must have value greater than or equal to 1", n)
-		}
-		if n > 1024 {
-			return none, validationf("1 validation error detected: Value '%d' at 'numberOfBytes' failed to satisfy constraint: Member must have value less than or equal to 1024", n)
-		}
-	case in.KeySpec == "AES_256":
-		n = 32
-	case in.KeySpec == "AES_128":
-		n = 16
-	case in.KeySpec != "":
-		return none, validationf("1 validation error detected: Value '%s' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set: [AES_256, AES_128]", in.KeySpec)
-	default:
-		return none, validationf("Please specify either number of bytes or key spec.")
-	}
-	k, enabled, aerr := s.lookup(in.KeyID, true)
+	k, n, aerr := s.checkGenerate(ctx, in)
 	if aerr != nil {
 		return none, aerr
-	}
-	if !enabled {
-		return none, disabled(k)
-	}
-	if in.DryRun {
-		return none, errDryRun
-	}
-	if ctx.Err() != nil {
-		return none, errAbandoned
 	}
 	plaintext := make([]byte, n)
 	rand.Read(plaintext)
@@ -625,6 +596,70 @@ func (s *Server) generateDataKey(ctx context.Context, in *generateDataKeyRequest
 		Plaintext:      plaintext,
 		KeyID:          k.arn,
 	}, nil
+}
+
+type generateDataKeyWithoutPlaintextResponse struct {
+	CiphertextBlob []byte
+	KeyID          string `json:"KeyId"`
+}
+
+// generateDataKeyWithoutPlaintext is GenerateDataKey that returns only the
+// encrypted copy of the data key, as AWS KMS does; the plaintext never
+// leaves the server.
+func (s *Server) generateDataKeyWithoutPlaintext(ctx context.Context, in *generateDataKeyRequest) (generateDataKeyWithoutPlaintextResponse, *apiError) {
+	var none generateDataKeyWithoutPlaintextResponse
+	k, n, aerr := s.checkGenerate(ctx, in)
+	if aerr != nil {
+		return none, aerr
+	}
+	plaintext := make([]byte, n)
+	rand.Read(plaintext)
+	blob := sealBlob(k.aead, k.id, plaintext, in.EncryptionContext)
+	clear(plaintext)
+	return generateDataKeyWithoutPlaintextResponse{CiphertextBlob: blob, KeyID: k.arn}, nil
+}
+
+// checkGenerate checks a GenerateDataKey or GenerateDataKeyWithoutPlaintext
+// request and returns its key and the data key's length.
+func (s *Server) checkGenerate(ctx context.Context, in *generateDataKeyRequest) (*key, int, *apiError) {
+	if aerr := in.check(); aerr != nil {
+		return nil, 0, aerr
+	}
+	var n int
+	switch {
+	case in.NumberOfBytes != nil && in.KeySpec != "":
+		return nil, 0, validationf("Please specify either number of bytes or key spec.")
+	case in.NumberOfBytes != nil:
+		n = *in.NumberOfBytes
+		if n < 1 {
+			return nil, 0, validationf("1 validation error detected: Value '%d' at 'numberOfBytes' failed to satisfy constraint: Member must have value greater than or equal to 1", n)
+		}
+		if n > 1024 {
+			return nil, 0, validationf("1 validation error detected: Value '%d' at 'numberOfBytes' failed to satisfy constraint: Member must have value less than or equal to 1024", n)
+		}
+	case in.KeySpec == "AES_256":
+		n = 32
+	case in.KeySpec == "AES_128":
+		n = 16
+	case in.KeySpec != "":
+		return nil, 0, validationf("1 validation error detected: Value '%s' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set: [AES_256, AES_128]", in.KeySpec)
+	default:
+		return nil, 0, validationf("Please specify either number of bytes or key spec.")
+	}
+	k, enabled, aerr := s.lookup(in.KeyID, true)
+	if aerr != nil {
+		return nil, 0, aerr
+	}
+	if !enabled {
+		return nil, 0, disabled(k)
+	}
+	if in.DryRun {
+		return nil, 0, errDryRun
+	}
+	if ctx.Err() != nil {
+		return nil, 0, errAbandoned
+	}
+	return k, n, nil
 }
 
 type encryptRequest struct {
@@ -739,8 +774,115 @@ func (s *Server) decrypt(ctx context.Context, in *decryptRequest) (decryptRespon
 	return decryptResponse{KeyID: k.arn, Plaintext: plaintext, EncryptionAlgorithm: "SYMMETRIC_DEFAULT"}, nil
 }
 
+type reEncryptRequest struct {
+	CiphertextBlob                 []byte
+	SourceEncryptionContext        map[string]string
+	SourceKeyID                    string  `json:"SourceKeyId"`
+	DestinationKeyID               *string `json:"DestinationKeyId"`
+	DestinationEncryptionContext   map[string]string
+	SourceEncryptionAlgorithm      string
+	DestinationEncryptionAlgorithm string
+	GrantTokens                    []string
+	DryRun                         bool
+}
+
+func (r *reEncryptRequest) fill(rec *Request) {
+	if r.DestinationKeyID != nil {
+		rec.KeyID = *r.DestinationKeyID
+	}
+	rec.EncryptionContext = r.DestinationEncryptionContext
+	rec.SourceKeyID = r.SourceKeyID
+	rec.SourceEncryptionContext = r.SourceEncryptionContext
+	rec.GrantTokens = r.GrantTokens
+}
+
+type reEncryptResponse struct {
+	CiphertextBlob                 []byte
+	SourceKeyID                    string `json:"SourceKeyId"`
+	KeyID                          string `json:"KeyId"`
+	SourceEncryptionAlgorithm      string
+	DestinationEncryptionAlgorithm string
+}
+
+// reEncrypt decrypts a blob under its key and source context and encrypts
+// the plaintext under the destination key and context, as AWS KMS does,
+// without the plaintext leaving the server. A SourceKeyId other than the
+// blob's key fails with IncorrectKeyException; a disabled source or
+// destination key with DisabledException.
+func (s *Server) reEncrypt(ctx context.Context, in *reEncryptRequest) (reEncryptResponse, *apiError) {
+	var none reEncryptResponse
+	if aerr := checkGrantTokens(in.GrantTokens); aerr != nil {
+		return none, aerr
+	}
+	if in.DestinationKeyID == nil {
+		return none, validationf("1 validation error detected: Value null at 'destinationKeyId' failed to satisfy constraint: Member must not be null")
+	}
+	if len(in.CiphertextBlob) < 1 {
+		return none, validationf("1 validation error detected: Value at 'ciphertextBlob' failed to satisfy constraint: Member must have length greater than or equal to 1")
+	}
+	if len(in.CiphertextBlob) > 6144 {
+		return none, validationf("1 validation error detected: Value at 'ciphertextBlob' failed to satisfy constraint: Member must have length less than or equal to 6144")
+	}
+	for _, alg := range []string{in.SourceEncryptionAlgorithm, in.DestinationEncryptionAlgorithm} {
+		if aerr := checkAlgorithm(alg); aerr != nil {
+			return none, aerr
+		}
+	}
+	dst, dstEnabled, aerr := s.lookup(*in.DestinationKeyID, true)
+	if aerr != nil {
+		return none, aerr
+	}
+	var want *key
+	if in.SourceKeyID != "" {
+		k, _, aerr := s.lookup(in.SourceKeyID, true)
+		if aerr != nil {
+			return none, aerr
+		}
+		want = k
+	}
+	id, ok := blobKeyID(in.CiphertextBlob)
+	if !ok {
+		return none, errInvalidCiphertext
+	}
+	s.mu.Lock()
+	src := s.keys[id]
+	srcEnabled := src != nil && src.enabled
+	s.mu.Unlock()
+	if src == nil {
+		return none, errInvalidCiphertext
+	}
+	if want != nil && want != src {
+		return none, errIncorrectKey
+	}
+	if !srcEnabled {
+		return none, disabled(src)
+	}
+	plaintext, err := openBlob(src.aead, in.CiphertextBlob, in.SourceEncryptionContext)
+	if err != nil {
+		return none, errInvalidCiphertext
+	}
+	defer clear(plaintext)
+	if !dstEnabled {
+		return none, disabled(dst)
+	}
+	if in.DryRun {
+		return none, errDryRun
+	}
+	if ctx.Err() != nil {
+		return none, errAbandoned
+	}
+	return reEncryptResponse{
+		CiphertextBlob:                 sealBlob(dst.aead, dst.id, plaintext, in.DestinationEncryptionContext),
+		SourceKeyID:                    src.arn,
+		KeyID:                          dst.arn,
+		SourceEncryptionAlgorithm:      "SYMMETRIC_DEFAULT",
+		DestinationEncryptionAlgorithm: "SYMMETRIC_DEFAULT",
+	}, nil
+}
+
 // Every shape with a KeyId records it.
 var (
 	_ recordable = (*keyIDRequest)(nil)
 	_ recordable = (*cryptoRequest)(nil)
+	_ recordable = (*reEncryptRequest)(nil)
 )

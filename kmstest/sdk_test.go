@@ -601,8 +601,8 @@ func TestCallsAndRequests(t *testing.T) {
 			t.Errorf("Calls(%s) = %d, want %d", op, got, want[op])
 		}
 	}
-	if ops := kmstest.Ops(); len(ops) != 7 {
-		t.Errorf("Ops() = %v, want the 7 operations served", ops)
+	if ops := kmstest.Ops(); len(ops) != 9 {
+		t.Errorf("Ops() = %v, want the 9 operations served", ops)
 	}
 	reqs := srv.Requests()
 	if len(reqs) != 3 {
@@ -717,7 +717,7 @@ func TestGoAPIErrors(t *testing.T) {
 	}{
 		{"Calls", func() { srv.Calls("Nope") }},
 		{"CallsZero", func() { srv.Calls("") }},
-		{"Throttle", func() { srv.Throttle("ReEncrypt", 1) }},
+		{"Throttle", func() { srv.Throttle("ScheduleKeyDeletion", 1) }},
 		{"ThrottleNegative", func() { srv.Throttle(kmstest.OpEncrypt, -1) }},
 		{"FailNextNoType", func() { srv.FailNext(kmstest.OpEncrypt, 1, kmstest.Fault{Status: 500}) }},
 		{"FailNextStatus200", func() { srv.FailNext(kmstest.OpEncrypt, 1, kmstest.Fault{Type: "X", Status: 200}) }},
@@ -758,5 +758,94 @@ func TestClose(t *testing.T) {
 	if resp, err := http.Get(srv.URL()); err == nil {
 		resp.Body.Close()
 		t.Errorf("GET %s after Close succeeded, want a connection error", srv.URL())
+	}
+}
+
+// TestBranchKeyOperations drives GenerateDataKeyWithoutPlaintext and
+// ReEncrypt through the AWS SDK for Go v2 as the branch key store calls
+// them: a key generated without plaintext under one context, re-encrypted
+// to another context of the same key (checking the source context), both
+// decrypting to the same key; and the requests recorded with their source
+// and destination keys and contexts.
+func TestBranchKeyOperations(t *testing.T) {
+	t.Parallel()
+	srv := kmstest.Start(t)
+	client := newClient(srv)
+	ctx := t.Context()
+	key, other := srv.CreateKey(), srv.CreateKey()
+	decryptOnly := map[string]string{"branch-key-id": "b1", "type": "branch:version:v1"}
+	active := map[string]string{"branch-key-id": "b1", "type": "branch:ACTIVE", "version": "branch:version:v1"}
+
+	gen, err := client.GenerateDataKeyWithoutPlaintext(ctx, &kms.GenerateDataKeyWithoutPlaintextInput{
+		KeyId: aws.String(key), NumberOfBytes: aws.Int32(32), EncryptionContext: decryptOnly, GrantTokens: []string{"g"},
+	})
+	if err != nil {
+		t.Fatalf("GenerateDataKeyWithoutPlaintext() = %v", err)
+	}
+	if aws.ToString(gen.KeyId) != key || len(gen.CiphertextBlob) == 0 {
+		t.Fatalf("GenerateDataKeyWithoutPlaintext() = KeyId %q, %d-byte blob; want %q and a blob", aws.ToString(gen.KeyId), len(gen.CiphertextBlob), key)
+	}
+	re, err := client.ReEncrypt(ctx, &kms.ReEncryptInput{
+		CiphertextBlob: gen.CiphertextBlob, SourceKeyId: aws.String(key), SourceEncryptionContext: decryptOnly,
+		DestinationKeyId: aws.String(key), DestinationEncryptionContext: active,
+	})
+	if err != nil {
+		t.Fatalf("ReEncrypt() = %v", err)
+	}
+	if aws.ToString(re.KeyId) != key || aws.ToString(re.SourceKeyId) != key ||
+		re.SourceEncryptionAlgorithm != types.EncryptionAlgorithmSpecSymmetricDefault ||
+		re.DestinationEncryptionAlgorithm != types.EncryptionAlgorithmSpecSymmetricDefault {
+		t.Errorf("ReEncrypt() = KeyId %q, SourceKeyId %q, algorithms %q %q; want %q twice, SYMMETRIC_DEFAULT twice",
+			aws.ToString(re.KeyId), aws.ToString(re.SourceKeyId), re.SourceEncryptionAlgorithm, re.DestinationEncryptionAlgorithm, key)
+	}
+	a, err := client.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: gen.CiphertextBlob, EncryptionContext: decryptOnly, KeyId: aws.String(key)})
+	if err != nil {
+		t.Fatalf("Decrypt(generated) = %v", err)
+	}
+	b, err := client.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: re.CiphertextBlob, EncryptionContext: active, KeyId: aws.String(key)})
+	if err != nil {
+		t.Fatalf("Decrypt(re-encrypted) = %v", err)
+	}
+	if len(a.Plaintext) != 32 || !bytes.Equal(a.Plaintext, b.Plaintext) {
+		t.Errorf("Decrypt() of the generated and re-encrypted blobs = %d and %d bytes, want the same 32", len(a.Plaintext), len(b.Plaintext))
+	}
+
+	// Failures, with the SDK's error types.
+	_, err = client.ReEncrypt(ctx, &kms.ReEncryptInput{CiphertextBlob: gen.CiphertextBlob, SourceEncryptionContext: active, DestinationKeyId: aws.String(key)})
+	var badCiphertext *types.InvalidCiphertextException
+	if !errors.As(err, &badCiphertext) {
+		t.Errorf("ReEncrypt(wrong source context) = %v, want InvalidCiphertextException", err)
+	}
+	_, err = client.ReEncrypt(ctx, &kms.ReEncryptInput{CiphertextBlob: gen.CiphertextBlob, SourceEncryptionContext: decryptOnly,
+		SourceKeyId: aws.String(other), DestinationKeyId: aws.String(key)})
+	var incorrect *types.IncorrectKeyException
+	if !errors.As(err, &incorrect) {
+		t.Errorf("ReEncrypt(another SourceKeyId) = %v, want IncorrectKeyException", err)
+	}
+	if err := srv.DisableKey(other); err != nil {
+		t.Fatal(err)
+	}
+	_, err = client.ReEncrypt(ctx, &kms.ReEncryptInput{CiphertextBlob: gen.CiphertextBlob, SourceEncryptionContext: decryptOnly, DestinationKeyId: aws.String(other)})
+	var disabled *types.DisabledException
+	if !errors.As(err, &disabled) {
+		t.Errorf("ReEncrypt(to a disabled key) = %v, want DisabledException", err)
+	}
+	_, err = client.GenerateDataKeyWithoutPlaintext(ctx, &kms.GenerateDataKeyWithoutPlaintextInput{KeyId: aws.String(other), KeySpec: types.DataKeySpecAes256})
+	if !errors.As(err, &disabled) {
+		t.Errorf("GenerateDataKeyWithoutPlaintext(disabled key) = %v, want DisabledException", err)
+	}
+
+	if g, r := srv.Calls(kmstest.OpGenerateDataKeyWithoutPlaintext), srv.Calls(kmstest.OpReEncrypt); g != 2 || r != 4 {
+		t.Errorf("Calls() = %d GenerateDataKeyWithoutPlaintext, %d ReEncrypt; want 2 and 4", g, r)
+	}
+	var rec kmstest.Request
+	for _, r := range srv.Requests() {
+		if r.Op == kmstest.OpReEncrypt {
+			rec = r
+			break
+		}
+	}
+	if rec.KeyID != key || rec.SourceKeyID != key || !maps.Equal(rec.EncryptionContext, active) || !maps.Equal(rec.SourceEncryptionContext, decryptOnly) {
+		t.Errorf("Requests() ReEncrypt = %+v, want destination %q with the ACTIVE context, source %q with the DECRYPT_ONLY one", rec, key, key)
 	}
 }

@@ -21,16 +21,19 @@ type Op string
 
 // The operations the fake serves.
 const (
-	OpCreateKey       Op = "CreateKey"
-	OpDescribeKey     Op = "DescribeKey"
-	OpGenerateDataKey Op = "GenerateDataKey"
-	OpEncrypt         Op = "Encrypt"
-	OpDecrypt         Op = "Decrypt"
-	OpDisableKey      Op = "DisableKey"
-	OpEnableKey       Op = "EnableKey"
+	OpCreateKey                       Op = "CreateKey"
+	OpDescribeKey                     Op = "DescribeKey"
+	OpGenerateDataKey                 Op = "GenerateDataKey"
+	OpGenerateDataKeyWithoutPlaintext Op = "GenerateDataKeyWithoutPlaintext"
+	OpEncrypt                         Op = "Encrypt"
+	OpDecrypt                         Op = "Decrypt"
+	OpReEncrypt                       Op = "ReEncrypt"
+	OpDisableKey                      Op = "DisableKey"
+	OpEnableKey                       Op = "EnableKey"
 )
 
-var ops = [...]Op{OpCreateKey, OpDescribeKey, OpGenerateDataKey, OpEncrypt, OpDecrypt, OpDisableKey, OpEnableKey}
+var ops = [...]Op{OpCreateKey, OpDescribeKey, OpGenerateDataKey, OpGenerateDataKeyWithoutPlaintext, OpEncrypt, OpDecrypt,
+	OpReEncrypt, OpDisableKey, OpEnableKey}
 
 // Ops returns every operation the fake serves.
 func Ops() []Op { return slices.Clone(ops[:]) }
@@ -190,11 +193,20 @@ type Fault struct {
 // A Request is what the server recorded of one request; see
 // [Server.Requests]. It never holds plaintext or ciphertext.
 type Request struct {
-	Op                Op
-	KeyID             string            // the KeyId the client sent, "" if none
-	EncryptionContext map[string]string // nil if none was sent
-	GrantTokens       []string          // nil if none were sent
-	Error             string            // the exception returned, "" on success, "client went away" if dropped
+	Op Op
+	// KeyID is the KeyId the client sent ("" if none); for ReEncrypt, the
+	// DestinationKeyId.
+	KeyID string
+	// EncryptionContext is the context the client sent (nil if none); for
+	// ReEncrypt, the DestinationEncryptionContext.
+	EncryptionContext map[string]string
+	// SourceKeyID and SourceEncryptionContext are ReEncrypt's SourceKeyId
+	// and SourceEncryptionContext ("" and nil if none, and for the other
+	// operations).
+	SourceKeyID             string
+	SourceEncryptionContext map[string]string
+	GrantTokens             []string // nil if none were sent
+	Error                   string   // the exception returned, "" on success, "client went away" if dropped
 }
 
 // Server is a fake AWS KMS on loopback. It speaks the KMS JSON 1.1 protocol,
@@ -436,6 +448,7 @@ func (s *Server) Requests() []Request {
 	out := make([]Request, len(s.log))
 	for i, r := range s.log {
 		r.EncryptionContext = maps.Clone(r.EncryptionContext)
+		r.SourceEncryptionContext = maps.Clone(r.SourceEncryptionContext)
 		r.GrantTokens = slices.Clone(r.GrantTokens)
 		out[i] = r
 	}

@@ -44,7 +44,7 @@ suites 0x6700 and 0x6701, format versions 1 and 2.
   --ndjson          read one item per line and write one per line, in order,
                     using every CPU core
 
-` + keysUsage + `
+` + keysUsage + hierarchyKeysUsage + `
 ` + itemLegacyUsage + `
 Every attribute of an item to encrypt needs an action or the unsigned prefix.
 Keys are signed, never encrypted: errors name the table and the item's key
@@ -59,6 +59,8 @@ Examples:
   datamask item decrypt --config users.json --aes-key datamask.key user.enc.json
   datamask item decrypt --config users-legacy.json --aes-key datamask.key \
       --legacy-wrapping-key ddbec-wrap.key --legacy-signing-key ddbec-sign.key old-user.json
+  datamask item encrypt --config users.json --branch-key-store branch-keys --branch-key-id "$ID" \
+      --kms-key arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab --ndjson users.ndjson
   aws dynamodb scan --table-name users --output json | jq -c '.Items[]' |
       datamask item decrypt --config users.json --kms-key arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab --ndjson
 `
@@ -186,6 +188,8 @@ func runItem(e *env, args []string) error {
 	fs.BoolVar(&f.ndjson, "ndjson", false, "")
 	fs.StringVar(&f.legacyWrapping, "legacy-wrapping-key", "", "")
 	fs.StringVar(&f.legacySigning, "legacy-signing-key", "", "")
+	var h hierarchyFlags
+	h.register(fs)
 	pos, err := parseArgs(e, fs, itemUsage, args[1:])
 	if err != nil {
 		return err
@@ -210,7 +214,7 @@ func runItem(e *env, args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	keyring, err := buildKeyring(ctx, &f, set)
+	keyring, itemOpts, err := itemKeyring(ctx, &f, &h, set)
 	if err != nil {
 		return err
 	}
@@ -221,7 +225,7 @@ func runItem(e *env, args []string) error {
 		}
 		tc.Legacy = &dbesdk.LegacyOverride{Policy: legacySpec.policy, Encryptor: lenc}
 	}
-	enc, err := dbesdk.New(tc, keyring)
+	enc, err := dbesdk.New(tc, keyring, itemOpts...)
 	if err != nil {
 		return failure(err)
 	}
@@ -286,6 +290,9 @@ func itemError(op string, err error, ndjson bool, f *cryptFlags) error {
 	}
 	var je *ddbjson.Error
 	var ie *dbesdk.ItemError
+	if hint := hierarchyHint(err, nil); hint != "" {
+		return failure(err, hint)
+	}
 	keyHint := "check --aes-key (and --key-namespace, --key-name): they must be those used to encrypt"
 	if len(f.kmsKeys) > 0 {
 		keyHint = "check --kms-key: one of the keys used to encrypt is needed, with kms:Decrypt allowed, in the right account and Region"

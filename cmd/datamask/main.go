@@ -11,6 +11,7 @@
 //	datamask decrypt [-f PATH]... KEYS [-c KEY=VALUE]... [--bind-fields]
 //	                 [--context-from NAME=PATH]... [--ndjson] [FILE]
 //	datamask item encrypt|decrypt --config FILE KEYS [--ndjson] [FILE]
+//	datamask branch-key create|version --branch-key-store TABLE --kms-key ARN ...
 //	datamask keygen  [-o FILE]
 //	datamask vault   delete|forget|rewrap|sweep [--vault URL] KEYS [flags] [FILE]
 //	datamask serve   [--vault URL] KEYS [--listen ADDR] (--api-keys FILE | --issuer URL --audience ID) [flags]
@@ -18,6 +19,7 @@
 //	datamask audit verify [--head HASH] FILE
 //	datamask --version
 //	KEYS: --kms-key ARN (repeatable) [--kms-direct] | --aes-key FILE [--key-namespace NS] [--key-name NAME]
+//	      (item: or --branch-key-store TABLE --branch-key-id ID --kms-key ARN)
 //
 // It reads FILE or standard input and writes JSON to standard output;
 // diagnostics go to standard error. The exit status is 0 on success, 1 on
@@ -50,6 +52,7 @@ var commands = []command{
 	{name: "encrypt", summary: "encrypt JSON documents or their selected values (AWS Encryption SDK messages)", run: runEncrypt},
 	{name: "decrypt", summary: "decrypt what encrypt wrote", run: runDecrypt},
 	{name: "item", summary: "encrypt or decrypt DynamoDB items (AWS Database Encryption SDK format)", run: runItem},
+	{name: "branch-key", summary: "create or rotate branch keys for 'item --branch-key-store' (hierarchical keyring)", run: runBranchKey},
 	{name: "keygen", summary: "generate a local AES key file for --aes-key", run: runKeygen},
 	{name: "vault", summary: "manage a token vault: delete, forget, rewrap, sweep", run: runVault},
 	{name: "serve", summary: "serve the tokenization API (HTTP; API keys or OIDC/Cognito tokens; audited)", run: runServe},
@@ -93,7 +96,7 @@ func topUsage() string {
 	var b strings.Builder
 	b.WriteString("usage: datamask <command> [flags] [FILE]\n\ncommands:\n")
 	for _, c := range commands {
-		fmt.Fprintf(&b, "  %-9s%s\n", c.name, c.summary)
+		fmt.Fprintf(&b, "  %-12s%s\n", c.name, c.summary)
 	}
 	b.WriteString("\nRun 'datamask <command> --help' for a command's flags and examples,\n'datamask --version' for the version.\n")
 	return b.String()
