@@ -2,6 +2,7 @@ package tokenservice_test
 
 import (
 	"crypto/ecdsa"
+	"errors"
 	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
@@ -314,8 +315,13 @@ func TestJWKSRefresh(t *testing.T) {
 	var mu sync.Mutex
 	published := []jose.JSONWebKey{{Key: &keyA.PublicKey, KeyID: "a", Algorithm: "RS256", Use: "sig"}}
 	var fetches atomic.Int32
+	var jwksDown atomic.Bool
 	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fetches.Add(1)
+		if jwksDown.Load() {
+			http.Error(w, "down", http.StatusInternalServerError)
+			return
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		_ = json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: published})
@@ -363,6 +369,19 @@ func TestJWKSRefresh(t *testing.T) {
 	if n := fetches.Load(); n != 3 {
 		t.Errorf("%d JWKS fetches after 50 unknown key ids in 10 seconds, want 3", n)
 	}
+	// The issuer down, the set older than an hour: the keys fetched before
+	// still verify; an unknown key id cannot, and says the provider is
+	// down rather than that the token is bad.
+	jwksDown.Store(true)
+	clock.Add(int64(2 * time.Hour))
+	now = time.Unix(0, clock.Load())
+	if _, err := a.Verify(ctx, sign(t, keyB, jose.RS256, "b", claims())); err != nil {
+		t.Errorf("a known key while the issuer is down: %v", err)
+	}
+	if _, err := a.Verify(ctx, sign(t, keyB, jose.RS256, "c", claims())); err == nil || errors.Is(err, tokenservice.ErrUnauthenticated) {
+		t.Errorf("an unknown key id while the issuer is down: %v, want the fetch's error", err)
+	}
+	jwksDown.Store(false)
 	// A token without exp, rightly signed, is refused.
 	noExp := claims()
 	delete(noExp, "exp")

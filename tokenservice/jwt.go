@@ -72,6 +72,7 @@ type JWTAuthenticator struct {
 	keys    *jose.JSONWebKeySet
 	fetched time.Time // when keys were fetched, zero before the first fetch
 	tried   time.Time // the last fetch attempt
+	lastErr error     // its error
 	fetch   chan struct{}
 }
 
@@ -333,31 +334,39 @@ func (a *JWTAuthenticator) Verify(ctx context.Context, raw string) (*Principal, 
 }
 
 // key returns the public key of kid for alg, fetching the JWKS when it is
-// not known.
+// not known or the set is older than jwksMaxAge. If the issuer cannot be
+// reached, a key fetched before is still used: an outage of the identity
+// provider does not lock callers out, and a removed key is dropped at the
+// next successful fetch.
 func (a *JWTAuthenticator) key(ctx context.Context, kid string, alg string) (any, error) {
-	if k, ok := a.cached(kid); ok {
+	if k, fresh, ok := a.cached(kid); ok && fresh {
 		return checkKey(k, alg)
 	}
 	if err := a.refresh(ctx); err != nil {
+		if k, _, ok := a.cached(kid); ok {
+			return checkKey(k, alg)
+		}
 		return nil, err
 	}
-	if k, ok := a.cached(kid); ok {
+	if k, _, ok := a.cached(kid); ok {
 		return checkKey(k, alg)
 	}
 	return nil, unauthenticated("unknown key id")
 }
 
-func (a *JWTAuthenticator) cached(kid string) (jose.JSONWebKey, bool) {
+// cached returns the key of kid in the set last fetched, and whether that
+// set is fresh.
+func (a *JWTAuthenticator) cached(kid string) (jose.JSONWebKey, bool, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.keys == nil || a.now().Sub(a.fetched) > jwksMaxAge {
-		return jose.JSONWebKey{}, false
+	if a.keys == nil {
+		return jose.JSONWebKey{}, false, false
 	}
 	ks := a.keys.Key(kid)
 	if len(ks) != 1 {
-		return jose.JSONWebKey{}, false
+		return jose.JSONWebKey{}, false, false
 	}
-	return ks[0], true
+	return ks[0], a.now().Sub(a.fetched) <= jwksMaxAge, true
 }
 
 // checkKey refuses keys that are not public signing keys of alg's kind:
@@ -396,15 +405,18 @@ var errJWKS = errors.New("tokenservice: cannot fetch the issuer's JSON Web Key S
 func (a *JWTAuthenticator) refresh(ctx context.Context) error {
 	a.mu.Lock()
 	if !a.tried.IsZero() && a.now().Sub(a.tried) < jwksMinRefresh && a.keys != nil {
+		err := a.lastErr // the last fetch's outcome stands until the next
 		a.mu.Unlock()
-		return nil
+		return err
 	}
 	if a.fetch != nil {
 		ch := a.fetch
 		a.mu.Unlock()
 		select {
 		case <-ch:
-			return nil
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			return a.lastErr
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -421,6 +433,7 @@ func (a *JWTAuthenticator) refresh(ctx context.Context) error {
 		a.keys = keys
 		a.fetched = a.now()
 	}
+	a.lastErr = err
 	a.fetch = nil
 	close(ch)
 	a.mu.Unlock()
