@@ -33,7 +33,7 @@ type env struct {
 	kms       *kmstest.Server
 	keyARN    string
 	store     tokenvault.Store
-	raw       *boltstore.Store
+	raw       tokenvault.Store // the store under the wrappers
 	vault     *tokenvault.Vault
 	provider  datamask.Provider
 	metrics   *tokenservice.Metrics
@@ -55,6 +55,15 @@ func newEnv(t testing.TB, wrap func(tokenvault.Store) tokenvault.Store) *env {
 	t.Cleanup(func() { raw.Close() })
 	e.raw = raw
 	e.open(t, wrap, dir)
+	return e
+}
+
+// newEnvOn builds an env on store (a server's, which the caller closes).
+func newEnvOn(t testing.TB, store tokenvault.Store, wrap func(tokenvault.Store) tokenvault.Store) *env {
+	t.Helper()
+	e := &env{kms: kmstest.Start(t), raw: store}
+	e.keyARN = e.kms.CreateKey()
+	e.open(t, wrap, t.TempDir())
 	return e
 }
 
