@@ -204,3 +204,35 @@ func TestAuditDown(t *testing.T) {
 		t.Errorf("tokenize without an audit trail: %d", st)
 	}
 }
+
+// TestDrain: after Drain, readiness is 503 while requests are still
+// served, as during a graceful shutdown.
+func TestDrain(t *testing.T) {
+	e := newEnv(t, nil)
+	keys, creds := apiKeys(t)
+	s := e.service(t, tokenservice.WithAuthenticator(keys))
+	srv := loopback(t, s)
+	s.Drain()
+	resp, err := http.Get(srv.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "draining") {
+		t.Errorf("GET /readyz after Drain: %d %s", resp.StatusCode, body)
+	}
+	if st, _, _ := call(t, srv.URL, creds[servicetest.Admin], "/v1/tokenize", `{"policy":"opaque","value":"x"}`); st != 200 {
+		t.Errorf("tokenize while draining: %d", st)
+	}
+	// Without an audit trail the service must be asked for loudly.
+	if _, err := tokenservice.New(e.vault, tokenservice.WithAuthenticator(keys)); err == nil || !strings.Contains(err.Error(), "audit") {
+		t.Errorf("New without WithAudit = %v", err)
+	}
+	if _, err := tokenservice.New(e.vault, tokenservice.WithAudit(e.audit)); err == nil || !strings.Contains(err.Error(), "authenticator") {
+		t.Errorf("New without WithAuthenticator = %v", err)
+	}
+	if _, err := tokenservice.New(e.vault, tokenservice.WithAuthenticator(keys), tokenservice.InsecureWithoutAudit()); err != nil {
+		t.Errorf("New with InsecureWithoutAudit = %v", err)
+	}
+}
