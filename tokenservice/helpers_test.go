@@ -58,15 +58,6 @@ func newEnv(t testing.TB, wrap func(tokenvault.Store) tokenvault.Store) *env {
 	return e
 }
 
-// newEnvOn builds an env on store (a server's, which the caller closes).
-func newEnvOn(t testing.TB, store tokenvault.Store, wrap func(tokenvault.Store) tokenvault.Store) *env {
-	t.Helper()
-	e := &env{kms: kmstest.Start(t), raw: store}
-	e.keyARN = e.kms.CreateKey()
-	e.open(t, wrap, t.TempDir())
-	return e
-}
-
 // newEnvSharing builds a second env on the store and KMS key of e, with
 // keys of its own (cold caches), as a second instance of the service.
 func newEnvSharing(t testing.TB, e *env) *env {
