@@ -16,6 +16,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if crashChildMain() {
+		return
+	}
 	os.Exit(pgtest.Run(m))
 }
 
