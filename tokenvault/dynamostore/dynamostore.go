@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/datamask/datamask/dbesdk"
 	"github.com/datamask/datamask/esdk"
@@ -408,14 +410,20 @@ func (s *Store) record(ctx context.Context, item map[string]types.AttributeValue
 	}
 	plain, err := s.items.DecryptItem(ctx, item)
 	if err != nil {
-		if errors.Is(err, dbesdk.ErrInvalidItem) || errors.Is(err, dbesdk.ErrPlaintextItem) || errors.Is(err, dbesdk.ErrLegacyItem) {
+		// The vault's own records (the empty tenant) are read first, by
+		// tokenvault.Open: a key that cannot read them is the wrong key,
+		// and says so. A record the right key cannot read was altered.
+		if unreadable(err) && (key.Tenant != "" || !errors.Is(err, esdk.ErrNoDecryptKey)) {
 			return &tokenvault.Record{Key: key}, nil
 		}
-		return nil, fmt.Errorf("dynamostore: %w", err)
+		return nil, itemError(err)
 	}
 	r := &tokenvault.Record{Key: key}
 	if b, ok := plain[attrCiphertext].(*types.AttributeValueMemberB); ok {
 		r.Ciphertext = b.Value
+		if r.Ciphertext == nil {
+			r.Ciphertext = []byte{} // nil marks a record that fails verification
+		}
 	} else {
 		return &tokenvault.Record{Key: key}, nil
 	}
@@ -451,6 +459,37 @@ func itemKey(item map[string]types.AttributeValue) (tokenvault.Key, bool) {
 		return tokenvault.Key{}, false
 	}
 	return tokenvault.Key{Tenant: tenant, Policy: policy, Token: token}, true
+}
+
+// unreadable reports whether an item fails to decrypt for what it holds
+// (altered, or its data key sealed for another item) rather than for a
+// failure of the keyring's service.
+func unreadable(err error) bool {
+	if errors.Is(err, dbesdk.ErrInvalidItem) || errors.Is(err, dbesdk.ErrPlaintextItem) || errors.Is(err, dbesdk.ErrLegacyItem) {
+		return true
+	}
+	if !errors.Is(err, esdk.ErrNoDecryptKey) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		// KMS refuses a ciphertext under another encryption context
+		// (another item's) as it refuses an altered one.
+		return api.ErrorCode() == "InvalidCiphertextException" || api.ErrorCode() == "IncorrectKeyException"
+	}
+	var op *smithy.OperationError
+	var ne net.Error
+	return !errors.As(err, &op) && !errors.As(err, &ne) // a local keyring refused it
+}
+
+// itemError is an error of the item encryptor without the item's key
+// values, which dbesdk shows and which are tokens here.
+func itemError(err error) error {
+	var ie *dbesdk.ItemError
+	if errors.As(err, &ie) {
+		return fmt.Errorf("dynamostore: cannot %s a record's item: %w", ie.Op, ie.Err)
+	}
+	return fmt.Errorf("dynamostore: %w", err)
 }
 
 func checkBatch(n int) error {
@@ -555,7 +594,7 @@ func (s *Store) Create(ctx context.Context, recs []tokenvault.Record) ([]tokenva
 			return err
 		}
 		if items[i], err = s.items.EncryptItem(ctx, plain); err != nil {
-			return fmt.Errorf("dynamostore: %w", err)
+			return itemError(err)
 		}
 		return nil
 	}); err != nil {
@@ -719,7 +758,12 @@ func (s *Store) fingerprintHolder(ctx context.Context, tenant, policy string, fp
 		if err != nil {
 			return nil, err
 		}
-		if r != nil && string(r.Fingerprint) == string(fp) && r.Fingerprint != nil {
+		switch {
+		case r != nil && r.Ciphertext == nil:
+			// Altered: the vault refuses it, and the value keeps no new
+			// token until the record is fixed or deleted.
+			return &tokenvault.Record{Key: r.Key, Fingerprint: fp}, nil
+		case r != nil && string(r.Fingerprint) == string(fp) && r.Fingerprint != nil:
 			return r, nil
 		}
 	}
@@ -901,7 +945,12 @@ func (s *Store) GetByFingerprint(ctx context.Context, tenant, policy string, fin
 		}
 	}
 	for i, fp := range fingerprints {
-		if r := byToken[tokens[i]]; fp != nil && r != nil && r.Fingerprint != nil && string(r.Fingerprint) == string(fp) {
+		r := byToken[tokens[i]]
+		switch {
+		case fp == nil || r == nil:
+		case r.Ciphertext == nil: // fails verification: the vault refuses it
+			out[i] = &tokenvault.Record{Key: r.Key, Fingerprint: fp}
+		case r.Fingerprint != nil && string(r.Fingerprint) == string(fp):
 			c := *r
 			out[i] = &c
 		}
@@ -956,7 +1005,7 @@ func (s *Store) Swap(ctx context.Context, key tokenvault.Key, prev []byte, next 
 		}
 		item, err := s.items.EncryptItem(ctx, plain)
 		if err != nil {
-			return false, s.wrap(err)
+			return false, itemError(err)
 		}
 		tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: item,
 			ConditionExpression: cond, ExpressionAttributeValues: vals}})
