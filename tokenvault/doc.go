@@ -58,6 +58,13 @@
 // ([NewProvider]), with the data key cache on: a batch of 1,000 values
 // costs one KMS call, not 1,000.
 //
+// # Importing tokens
+//
+// [Vault.Import] stores tokens another system issued, with their values,
+// so that they keep detokenizing here: how the tokens of AWS's serverless
+// tokenization sample move into a datamask vault (package
+// tokenvault/dynamostore reads them; "datamask vault copy" does both).
+//
 // # Erasure and expiry
 //
 // [Vault.Delete] deletes a token's record and [Vault.Forget] every record
@@ -77,7 +84,7 @@
 //
 // [ErrNotFound], [ErrExpired], [ErrTampered], [ErrWrongKey],
 // [ErrInvalidToken], [ErrInvalidValue] ([*ValueError]), [ErrUnsupported],
-// [ErrTooMany], [ErrExhausted] and [*UnknownPolicyError], matched with
+// [ErrTooMany], [ErrExhausted], [ErrTokenTaken] and [*UnknownPolicyError], matched with
 // [errors.Is] and [errors.As]; the provider's and store's errors stay
 // reachable. No error text holds a value, a token or key material.
 package tokenvault
