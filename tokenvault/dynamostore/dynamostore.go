@@ -518,6 +518,10 @@ func (s *Store) wrap(err error) error {
 // parallel runs fn(0..n-1) on up to s.workers goroutines and returns the
 // first error, after which the others are skipped.
 func (s *Store) parallel(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
+	return parallel(ctx, s.workers, n, fn)
+}
+
+func parallel(ctx context.Context, workers, n int, fn func(ctx context.Context, i int) error) error {
 	if n == 0 {
 		return nil
 	}
@@ -529,7 +533,7 @@ func (s *Store) parallel(ctx context.Context, n int, fn func(ctx context.Context
 		next  int
 		wg    sync.WaitGroup
 	)
-	for range min(s.workers, n) {
+	for range min(workers, n) {
 		wg.Go(func() {
 			for {
 				mu.Lock()
