@@ -76,13 +76,25 @@ func Copy(ctx context.Context, dst, src Store) (CopyStats, error) {
 		if err != nil {
 			return st, err
 		}
-		recs := page[:0]
-		for _, r := range page {
+		// What the destination holds already (a copy run before) is
+		// counted, not written again.
+		keys := make([]Key, len(page))
+		for i, r := range page {
+			keys[i] = r.Key
+		}
+		there, err := dst.Get(ctx, keys)
+		if err != nil {
+			return st, err
+		}
+		recs := page[:0:0]
+		for i, r := range page {
 			switch {
-			case r.Key == vaultKey:
-				st.Present++
 			case r.Ciphertext == nil:
 				fail(ErrTampered)
+			case there[i] != nil && bytes.Equal(there[i].Ciphertext, r.Ciphertext):
+				st.Present++
+			case there[i] != nil:
+				fail(ErrTokenTaken)
 			default:
 				recs = append(recs, r)
 			}

@@ -218,7 +218,17 @@ func (s *Store) String() string { return "dynamostore.Store(" + strconv.Quote(s.
 // strings; on-demand capacity), waits until it is active, and turns on
 // DynamoDB's TTL on attribute "ttl". It is safe to run again. A table of
 // that name with other keys is an error.
-func (s *Store) Migrate(ctx context.Context) error {
+func (s *Store) Migrate(ctx context.Context) error { return Migrate(ctx, s.client, s.table) }
+
+// Migrate is [Store.Migrate] without a store: it needs no keyring.
+func Migrate(ctx context.Context, client Client, table string) error {
+	if client == nil {
+		return errors.New("dynamostore: Migrate: client is nil")
+	}
+	if !tableNameRE(table) {
+		return fmt.Errorf("dynamostore: %q is not a DynamoDB table name (3 to 255 letters, digits, _, - and .)", table)
+	}
+	s := &Store{client: client, table: table}
 	_, err := s.client.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName: aws.String(s.table),
 		AttributeDefinitions: []types.AttributeDefinition{

@@ -228,7 +228,7 @@ func TestSampleCopy(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if st.Copied != len(f.positives) || st.Failed != 1 || !errors.Is(st.FirstErr, tokenvault.ErrTampered) {
+				if st.Copied != len(f.positives) || st.Tampered != 1 || st.Failed != 0 {
 					t.Fatalf("round %d: CopyTo = %+v, want %d copied and the tampered item failed", round, st, len(f.positives))
 				}
 			}
@@ -243,6 +243,11 @@ func TestSampleCopy(t *testing.T) {
 			st, err := smp.CopyTo(ctx, v, "acme", dynamostore.SamplePolicy)
 			if err != nil || st.Copied != len(f.positives) {
 				t.Fatalf("CopyTo(tenant acme) = %+v, %v", st, err)
+			}
+			// A policy whose tokens are not UUIDs refuses them all.
+			st, err = smp.CopyTo(ctx, v, "acme", tokenvault.PolicyOpaque)
+			if err != nil || st.Copied != 0 || st.Failed != len(f.positives) || !errors.Is(st.FirstErr, tokenvault.ErrInvalidToken) {
+				t.Fatalf("CopyTo(policy opaque) = %+v, %v", st, err)
 			}
 		})
 	}

@@ -397,7 +397,9 @@ func (s *Store) createWave(ctx context.Context, recs []tokenvault.Record, exps [
 			}
 		}
 		created := map[tokenvault.Key]bool{}
+		attempts := 0
 		err := s.retry(ctx, true, func(ctx context.Context) error {
+			attempts++
 			clear(created)
 			rows, err := s.pool.Query(ctx, s.sql.create, tenants, policies, tokens, fps, cts, ex)
 			if err != nil {
@@ -466,7 +468,7 @@ func (s *Store) createWave(ctx context.Context, recs []tokenvault.Record, exps [
 		for q, j := range refused {
 			i := idx[j]
 			switch {
-			case byKey[q] != nil && string(byKey[q].Ciphertext) == string(recs[i].Ciphertext):
+			case attempts > 1 && byKey[q] != nil && string(byKey[q].Ciphertext) == string(recs[i].Ciphertext):
 				// An earlier attempt of this call created it (its
 				// acknowledgement was lost with the connection).
 				res[i] = tokenvault.CreateResult{Outcome: tokenvault.Created}
