@@ -1364,8 +1364,12 @@ func parseCursor(c string) (map[string]types.AttributeValue, error) {
 	if err := json.Unmarshal(b, &k); err != nil || k[0] == "" || k[1] == "" {
 		return nil, errCursor
 	}
-	return map[string]types.AttributeValue{
+	m := map[string]types.AttributeValue{
 		attrPK: &types.AttributeValueMemberS{Value: k[0]},
 		attrSK: &types.AttributeValueMemberS{Value: k[1]},
-	}, nil
+	}
+	if makeCursor(m) != c {
+		return nil, errCursor // one spelling per cursor
+	}
+	return m, nil
 }

@@ -789,5 +789,9 @@ func parseCursor(c string) (tokenvault.Key, error) {
 		return tokenvault.Key{}, errCursor
 	}
 	b = b[n:]
-	return tokenvault.Key{Tenant: string(b[:lt]), Policy: string(b[lt : lt+lp]), Token: string(b[lt+lp:])}, nil
+	k := tokenvault.Key{Tenant: string(b[:lt]), Policy: string(b[lt : lt+lp]), Token: string(b[lt+lp:])}
+	if cursor(k) != c {
+		return tokenvault.Key{}, errCursor // one spelling per cursor
+	}
+	return k, nil
 }
