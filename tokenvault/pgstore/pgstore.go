@@ -13,7 +13,7 @@
 // One table (default "tokenvault_records", see [WithTable]):
 //
 //	tenant, policy, token  bytea, the primary key: a token is unique per tenant and policy
-//	fingerprint            bytea, NULL or unique per tenant and policy (a partial unique index)
+//	fingerprint            bytea, NULL or unique per tenant and policy (a partial unique index, fingerprint first)
 //	ciphertext             bytea, the record's encrypted message
 //	expires                bigint, Unix nanoseconds, NULL for never (a partial index for the sweep)
 //
@@ -209,18 +209,25 @@ FROM ` + keys + ` JOIN ` + t + ` t ON t.tenant = k.tenant AND t.policy = k.polic
 UNION ALL
 SELECT f.ord, 2, t.token, t.fingerprint, t.ciphertext, t.expires
 FROM unnest($1::bytea[], $2::bytea[], $4::bytea[]) WITH ORDINALITY AS f(tenant, policy, fingerprint, ord)
-  JOIN ` + t + ` t ON t.tenant = f.tenant AND t.policy = f.policy AND t.fingerprint = f.fingerprint`,
+  JOIN ` + t + ` t ON t.tenant = f.tenant AND t.policy = f.policy AND t.fingerprint = f.fingerprint
+WHERE t.fingerprint IS NOT NULL`,
 		get: `SELECT k.ord, t.fingerprint, t.ciphertext, t.expires
 FROM ` + keys + ` JOIN ` + t + ` t ON t.tenant = k.tenant AND t.policy = k.policy AND t.token = k.token`,
+		// Tenant and policy come as arrays too: compared with
+		// parameters, a plan made before the table has statistics
+		// scans every record of the tenant and policy per fingerprint.
 		byFingerprint: `SELECT f.ord, t.token, t.fingerprint, t.ciphertext, t.expires
-FROM unnest($3::bytea[]) WITH ORDINALITY AS f(fingerprint, ord)
-  JOIN ` + t + ` t ON t.tenant = $1 AND t.policy = $2 AND t.fingerprint = f.fingerprint`,
+FROM unnest($1::bytea[], $2::bytea[], $3::bytea[]) WITH ORDINALITY AS f(tenant, policy, fingerprint, ord)
+  JOIN ` + t + ` t ON t.fingerprint = f.fingerprint AND t.tenant = f.tenant AND t.policy = f.policy
+WHERE t.fingerprint IS NOT NULL -- lets the planner use the partial index`,
 		delete: `DELETE FROM ` + t + ` t USING ` + keys + `
 WHERE t.tenant = k.tenant AND t.policy = k.policy AND t.token = k.token
 RETURNING k.ord`,
-		deleteExpired: `DELETE FROM ` + t + ` WHERE (tenant, policy, token) IN (
-  SELECT tenant, policy, token FROM ` + t + ` WHERE expires <= $1
-  ORDER BY expires LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+		// By ctid: a TID scan of the rows the expiry index found and
+		// locked, whatever plan the statement cache chose.
+		deleteExpired: `DELETE FROM ` + t + ` WHERE ctid = ANY(ARRAY(
+  SELECT ctid FROM ` + t + ` WHERE expires <= $1
+  ORDER BY expires LIMIT $2 FOR UPDATE SKIP LOCKED))`,
 		swapUpdate: `UPDATE ` + t + ` SET ciphertext = $5::bytea, expires = NULLIF($6::int8, 0)
 WHERE tenant = $1 AND policy = $2 AND token = $3 AND ciphertext = $4`,
 		swapDelete: `DELETE FROM ` + t + ` WHERE tenant = $1 AND policy = $2 AND token = $3 AND ciphertext = $4`,
@@ -272,8 +279,10 @@ func (s *Store) Migrate(ctx context.Context) error {
 	expires     bigint,
 	PRIMARY KEY (tenant, policy, token)
 )`,
+		// The fingerprint first: a plan made before the table has
+		// statistics cannot scan a whole tenant and policy for one.
 		`CREATE UNIQUE INDEX IF NOT EXISTS ` + pgx.Identifier{base + "_fingerprint"}.Sanitize() + ` ON ` + t +
-			` (tenant, policy, fingerprint) WHERE fingerprint IS NOT NULL`,
+			` (fingerprint, tenant, policy) WHERE fingerprint IS NOT NULL`,
 		`CREATE INDEX IF NOT EXISTS ` + pgx.Identifier{base + "_expires"}.Sanitize() + ` ON ` + t +
 			` (expires) WHERE expires IS NOT NULL`,
 		`COMMENT ON TABLE ` + t + ` IS 'datamask token vault records (tokenvault/pgstore v1): values only encrypted'`,
@@ -537,15 +546,14 @@ func (s *Store) GetByFingerprint(ctx context.Context, tenant, policy string, fin
 	if len(fingerprints) == 0 {
 		return out, ctx.Err()
 	}
-	fps := make([][]byte, len(fingerprints))
-	for i, fp := range fingerprints {
-		if fps[i] = fp; fp == nil {
-			fps[i] = nil // NULL matches nothing
-		}
+	fps := fingerprints // a nil one is NULL, which matches nothing
+	tenants, policies := make([][]byte, len(fps)), make([][]byte, len(fps))
+	for i := range fps {
+		tenants[i], policies[i] = []byte(tenant), []byte(policy)
 	}
 	err := s.retry(ctx, true, func(ctx context.Context) error {
 		clear(out)
-		rows, err := s.pool.Query(ctx, s.sql.byFingerprint, []byte(tenant), []byte(policy), fps)
+		rows, err := s.pool.Query(ctx, s.sql.byFingerprint, tenants, policies, fps)
 		if err != nil {
 			return err
 		}
