@@ -47,7 +47,7 @@ func openTestVault(ts *testscript.TestScript, file, keyFile string) (*tokenvault
 	p, err := tokenvault.NewProvider(k)
 	ts.Check(err)
 	var s tokenvault.Store
-	closeStore := func() error { return nil }
+	var closeStore func() error
 	if strings.Contains(file, ":") {
 		e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard}
 		s, closeStore, err = openStore(context.Background(), e, file, k)
