@@ -39,7 +39,7 @@ func TestKMSCalls(t *testing.T) {
 		}
 		return v
 	}
-	open()     // creates the vault's key
+	open()      // creates the vault's key
 	v := open() // a new process: empty caches
 	values := make([]string, tokenvault.MaxBatch)
 	for i := range values {
