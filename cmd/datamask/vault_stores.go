@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 
@@ -339,6 +340,15 @@ func runVaultCopy(e *env, v *vaultCmd) error {
 	}
 	if v.set["tenant"] || v.set["policy"] {
 		return usageErrorf("--tenant and --policy apply to copies from the AWS sample only: a datamask vault's records keep theirs")
+	}
+	if strings.EqualFold(from.Scheme, "file") {
+		path := from.Opaque
+		if path == "" {
+			path = from.Path
+		}
+		if _, err := os.Stat(path); err != nil {
+			return failure(fmt.Errorf("--from: cannot read the vault file: %v", err), "check the path: copy reads an existing vault")
+		}
 	}
 	var keys esdk.Keyring
 	if v.keysGiven() {
