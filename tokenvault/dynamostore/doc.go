@@ -72,8 +72,10 @@
 // plus the vault's own records, whose data key is cached: one
 // GenerateDataKey and one Decrypt for the whole batch with a KMS provider.
 // Where KMS calls cost too much, sign items with a local key, or with the
-// AWS KMS Hierarchical keyring, whose branch keys are cached (one KMS call
-// per branch key and cache period, not per item).
+// AWS KMS Hierarchical keyring, whose branch keys are cached: measured
+// once beside this package (README, Tokenization), one KMS Decrypt for
+// 1,000 items written and none for reading them back, per branch key
+// and cache period, not per item.
 //
 // # Errors
 //
