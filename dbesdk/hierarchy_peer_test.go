@@ -6,10 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -26,99 +24,6 @@ import (
 	"github.com/datamask/datamask/internal/dynamolocal"
 	"github.com/datamask/datamask/kmstest"
 )
-
-// The hierarchical keyring against the Go DB-ESDK: TestHierarchyPeerInterop
-// runs the peer program of TestPeerInterop (DBESDK_PEER) with its AWS KMS
-// Hierarchical keyring and its key store (material providers library
-// v0.4.0) over a table in DynamoDB Local and a seeded fake KMS. With
-// DBESDK_PEER_HIERARCHY_VECTORS=DIR it also writes what the peer wrote (its
-// key store's items, the branch keys it read, its encrypted items) as a
-// vector folder DIR, which TestHierarchyVectors replays without the peer:
-// testdata/hierarchy/go-dbesdk-beta4 was written so.
-const (
-	envPeerHierarchyVectors = "DBESDK_PEER_HIERARCHY_VECTORS"
-	// peerHierarchySeed seeds the fake KMS of the peer test and its vectors.
-	peerHierarchySeed = "datamask hierarchy peer vectors"
-	// hierarchyLogicalName is the logical key store name of the peer test.
-	hierarchyLogicalName = "datamask-hierarchy-peer"
-)
-
-// peerKeyStoreDef is the key store as the peer program reads it.
-type peerKeyStoreDef struct {
-	Table       string `json:"table"`
-	LogicalName string `json:"logical_name"`
-	DDBEndpoint string `json:"ddb_endpoint"`
-	KMSKeyARN   string `json:"kms_key_arn,omitempty"`
-	KMSEndpoint string `json:"kms_endpoint"`
-	Region      string `json:"region"`
-}
-
-// peerHierarchyRequest is an encrypt or decrypt request to the peer with
-// its hierarchical keyring.
-type peerHierarchyRequest struct {
-	Table              string               `json:"table"`
-	PartitionKey       string               `json:"partition_key"`
-	SortKey            *string              `json:"sort_key"`
-	Actions            map[string]string    `json:"actions"`
-	UnsignedPrefix     string               `json:"allowed_unsigned_prefix,omitempty"`
-	UnsignedAttributes []string             `json:"allowed_unsigned_attributes,omitempty"`
-	Suite              string               `json:"suite"`
-	Keyring            peerHierarchyKeyring `json:"keyring"`
-	Items              []json.RawMessage    `json:"items"`
-}
-
-type peerHierarchyKeyring struct {
-	Type        string          `json:"type"` // aws-kms-hierarchy
-	KeyStore    peerKeyStoreDef `json:"key_store"`
-	BranchKeyID string          `json:"branch_key_id"`
-}
-
-// peerKeyStoreRequest and peerKeyStoreResponse are "peer keystore".
-type peerKeyStoreRequest struct {
-	Op                string            `json:"op"`
-	KeyStore          peerKeyStoreDef   `json:"key_store"`
-	BranchKeyID       string            `json:"branch_key_id,omitempty"`
-	Version           string            `json:"version,omitempty"`
-	EncryptionContext map[string]string `json:"encryption_context,omitempty"`
-}
-
-type peerKeyStoreResponse struct {
-	TableARN          string            `json:"table_arn"`
-	BranchKeyID       string            `json:"branch_key_id"`
-	Version           string            `json:"version"`
-	Key               string            `json:"key"` // base64: a test key of a seeded fake KMS
-	EncryptionContext map[string]string `json:"encryption_context"`
-	Error             string            `json:"error"`
-}
-
-func runPeerJSON(t *testing.T, peer, op string, req, resp any) {
-	t.Helper()
-	in, err := json.Marshal(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(peer, op)
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("peer %s: %v: %s", op, err, stderr.String())
-	}
-	if err := json.Unmarshal(out, resp); err != nil {
-		t.Fatalf("peer %s: answer %q: %v", op, out, err)
-	}
-}
-
-func peerKeyStore(t *testing.T, peer string, req peerKeyStoreRequest) peerKeyStoreResponse {
-	t.Helper()
-	var resp peerKeyStoreResponse
-	runPeerJSON(t, peer, "keystore", req, &resp)
-	if resp.Error != "" {
-		t.Fatalf("peer keystore %s: %s", req.Op, resp.Error)
-	}
-	return resp
-}
 
 // hierarchyVectorFile is the layout of testdata/hierarchy/*/manifest.json.
 type hierarchyVectorFile struct {
@@ -177,21 +82,6 @@ func (v hierarchyVectorTest) config(t testing.TB) dbesdk.TableConfig {
 	return d.config(t)
 }
 
-// scanTable returns every item of table in DynamoDB JSON, in a stable order.
-func scanTable(t *testing.T, ddb *dynamodb.Client, table string) []json.RawMessage {
-	t.Helper()
-	out, err := ddb.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var items []json.RawMessage
-	for _, item := range out.Items {
-		items = append(items, json.RawMessage(itemJSON(t, item)))
-	}
-	slices.SortFunc(items, func(a, b json.RawMessage) int { return bytes.Compare(a, b) })
-	return items
-}
-
 func mustHierarchyKeyring(t testing.TB, store hierarchy.BranchKeyStore, id string) *hierarchy.Keyring {
 	t.Helper()
 	kr, err := hierarchy.NewKeyring(store, id, 10*time.Minute)
@@ -199,64 +89,6 @@ func mustHierarchyKeyring(t testing.TB, store hierarchy.BranchKeyStore, id strin
 		t.Fatal(err)
 	}
 	return kr
-}
-
-// writeHierarchyVectors writes f as DIR/manifest.json, one test per line.
-func writeHierarchyVectors(t *testing.T, dir string, f hierarchyVectorFile) {
-	t.Helper()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	part := func(name string, v any) {
-		j, err := json.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(&b, "%q: %s,\n", name, j)
-	}
-	b.WriteString("{\n")
-	part("meta", f.Meta)
-	part("kms", f.KMS)
-	b.WriteString(`"key_store": {"logical_name": `)
-	j, _ := json.Marshal(f.KeyStore.LogicalName)
-	b.Write(j)
-	b.WriteString(`, "kms_key_arn": `)
-	j, _ = json.Marshal(f.KeyStore.KMSKeyARN)
-	b.Write(j)
-	b.WriteString(`, "items": [`)
-	for i, item := range f.KeyStore.Items {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("\n")
-		b.Write(item)
-	}
-	b.WriteString("\n]},\n")
-	part("branch_keys", f.BranchKeys)
-	b.WriteString(`"tests": {`)
-	ids := slices.Sorted(func(yield func(string) bool) {
-		for id := range f.Tests {
-			if !yield(id) {
-				return
-			}
-		}
-	})
-	for i, id := range ids {
-		v, err := json.Marshal(f.Tests[id])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "\n%q: %s", id, v)
-	}
-	b.WriteString("\n}}\n")
-	if err := os.WriteFile(filepath.Join(dir, "manifest.json"), b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("wrote %d items, %d branch keys and %d key store items to %s", len(ids), len(f.BranchKeys), len(f.KeyStore.Items), dir)
 }
 
 // TestHierarchyVectors replays the vector folders under testdata/hierarchy

@@ -58,6 +58,16 @@
 // ([NewProvider]), with the data key cache on: a batch of 1,000 values
 // costs one KMS call, not 1,000.
 //
+// # Moving and importing tokens
+//
+// [Copy] moves a vault from one store to another as it is (records stay
+// encrypted; no key is needed), so that a vault outgrowing its embedded
+// file moves to PostgreSQL or DynamoDB keeping every token.
+// [Vault.Import] stores tokens another system issued, with their values,
+// so that they keep detokenizing here: how the tokens of AWS's serverless
+// tokenization sample move into a datamask vault (package
+// tokenvault/dynamostore reads them; "datamask vault copy" does both).
+//
 // # Erasure and expiry
 //
 // [Vault.Delete] deletes a token's record and [Vault.Forget] every record
@@ -71,13 +81,15 @@
 // never overwrites a token, get, compare-and-swap, delete, a fingerprint
 // index, an expiry sweep and listing with a cursor, each in batches of up
 // to [MaxBatch]. Package tokenvault/storetest is the conformance suite and
-// the shared benchmarks every store runs.
+// the shared benchmarks every store runs. The stores: tokenvault/boltstore
+// (one file, the default), tokenvault/pgstore (PostgreSQL) and
+// tokenvault/dynamostore (DynamoDB).
 //
 // # Errors
 //
 // [ErrNotFound], [ErrExpired], [ErrTampered], [ErrWrongKey],
 // [ErrInvalidToken], [ErrInvalidValue] ([*ValueError]), [ErrUnsupported],
-// [ErrTooMany], [ErrExhausted] and [*UnknownPolicyError], matched with
-// [errors.Is] and [errors.As]; the provider's and store's errors stay
-// reachable. No error text holds a value, a token or key material.
+// [ErrTooMany], [ErrExhausted], [ErrTokenTaken], [ErrOtherVault] and
+// [*UnknownPolicyError], matched with [errors.Is] and [errors.As]; the
+// provider's and store's errors stay reachable. No error text holds a value, a token or key material.
 package tokenvault

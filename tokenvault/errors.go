@@ -43,6 +43,11 @@ var (
 	// ErrTooMany: a batch holds more than MaxBatch values.
 	ErrTooMany = errors.New("tokenvault: more than 1000 values in one call: split the batch")
 
+	// ErrTokenTaken: Import was given a token that already stands for
+	// another value (or, under a convergent policy, a value that already
+	// has another token).
+	ErrTokenTaken = errors.New("tokenvault: the token already stands for another value in this tenant and policy")
+
 	// ErrExhausted: no free token was found for the value after repeated
 	// collisions: the policy's token space is nearly full in this tenant.
 	ErrExhausted = errors.New("tokenvault: no free token left for this value in the policy's token space")

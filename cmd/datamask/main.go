@@ -18,6 +18,8 @@
 //	datamask serve apikey --name NAME --grant GRANT... [--append FILE]
 //	datamask audit verify [--head HASH] FILE
 //	datamask --version
+//	datamask vault   migrate --vault URL
+//	datamask vault   copy --from URL --to URL [KEYS] [--tenant T] [--policy NAME]
 //	KEYS: --kms-key ARN (repeatable) [--kms-direct] | --aes-key FILE [--key-namespace NS] [--key-name NAME]
 //	      (item: or --branch-key-store TABLE --branch-key-id ID --kms-key ARN)
 //
@@ -26,7 +28,9 @@
 // failure and 2 on bad usage. Run "datamask <command> --help" for the
 // details. A local key file (--aes-key, written by keygen) needs no AWS
 // account; --kms-key uses the AWS config chain and honours
-// AWS_ENDPOINT_URL_KMS.
+// AWS_ENDPOINT_URL_KMS. Vaults (--vault) are files, PostgreSQL databases
+// (postgres://...) or DynamoDB tables (dynamodb://TABLE, honouring
+// AWS_ENDPOINT_URL_DYNAMODB).
 package main
 
 import (
@@ -54,7 +58,7 @@ var commands = []command{
 	{name: "item", summary: "encrypt or decrypt DynamoDB items (AWS Database Encryption SDK format)", run: runItem},
 	{name: "branch-key", summary: "create or rotate branch keys for 'item --branch-key-store' (hierarchical keyring)", run: runBranchKey},
 	{name: "keygen", summary: "generate a local AES key file for --aes-key", run: runKeygen},
-	{name: "vault", summary: "manage a token vault: delete, forget, rewrap, sweep", run: runVault},
+	{name: "vault", summary: "manage a token vault: delete, forget, rewrap, sweep, migrate, copy", run: runVault},
 	{name: "serve", summary: "serve the tokenization API (HTTP; API keys or OIDC/Cognito tokens; audited)", run: runServe},
 	{name: "audit", summary: "verify the hash-chained audit trail of datamask serve", run: runAudit},
 }

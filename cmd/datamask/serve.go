@@ -279,11 +279,13 @@ func (c *serveCmd) run(e *env) error {
 	if err != nil {
 		return err
 	}
-	provider, err := tokenvault.NewProvider(metrics.Keyring(keyring))
+	counting := metrics.Keyring(keyring)
+	provider, err := tokenvault.NewProvider(counting)
 	if err != nil {
 		return failure(err)
 	}
-	store, closeStore, err := openStore(ctx, e, c.vault)
+	// A DynamoDB vault signs its items with the same keys.
+	store, closeStore, err := openStore(ctx, e, c.vault, counting)
 	if err != nil {
 		return err
 	}

@@ -9,13 +9,13 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 
 	"github.com/datamask/datamask"
 	"github.com/datamask/datamask/esdk"
 	"github.com/datamask/datamask/tokenvault"
 	"github.com/datamask/datamask/tokenvault/boltstore"
+	"github.com/datamask/datamask/tokenvault/dynamostore"
 )
 
 // defaultVault is the vault of --vault's default: a file in the working
@@ -25,22 +25,27 @@ const defaultVault = "file:datamask-vault.db"
 // defaultTenant is the tenant of --tenant's default.
 const defaultTenant = "default"
 
-// storeOpener opens the store of a --vault URL; close releases it. It may
-// print notes (such as a new vault being created) to e's standard error.
-type storeOpener func(ctx context.Context, e *env, u *url.URL) (store tokenvault.Store, close func() error, err error)
+// storeOpener opens the store of a --vault URL; close releases it. keys,
+// nil when the command line gives none, are the vault's keys, for the
+// stores that sign what they write (dynamodb://). It may print notes (such
+// as a new vault being created) to e's standard error.
+type storeOpener func(ctx context.Context, e *env, u *url.URL, keys esdk.Keyring) (store tokenvault.Store, close func() error, err error)
 
-// vaultSchemes returns the stores --vault knows, by URL scheme. A store
-// package adds its scheme here (postgres://..., dynamodb://TABLE); there
-// is no registration at init time.
+// vaultSchemes returns the stores --vault knows, by URL scheme (see
+// vault_stores.go for the servers'); there is no registration at init
+// time.
 func vaultSchemes() map[string]storeOpener {
 	return map[string]storeOpener{
-		"file": openFileVault,
+		"file":       openFileVault,
+		"postgres":   openPostgresVault,
+		"postgresql": openPostgresVault,
+		"dynamodb":   openDynamoVault,
 	}
 }
 
 // openFileVault opens file:PATH (relative, file:data/vault.db, or absolute,
 // file:/var/lib/vault.db or file:///var/lib/vault.db).
-func openFileVault(_ context.Context, e *env, u *url.URL) (tokenvault.Store, func() error, error) {
+func openFileVault(_ context.Context, e *env, u *url.URL, _ esdk.Keyring) (tokenvault.Store, func() error, error) {
 	path := u.Opaque
 	if path == "" {
 		path = u.Path
@@ -65,27 +70,14 @@ func openFileVault(_ context.Context, e *env, u *url.URL) (tokenvault.Store, fun
 	return s, s.Close, nil
 }
 
-// openStore opens the store a --vault value names.
-func openStore(ctx context.Context, e *env, raw string) (tokenvault.Store, func() error, error) {
-	schemes := vaultSchemes()
-	names := slices.Sorted(func(yield func(string) bool) {
-		for k := range schemes {
-			if !yield(k + ":") {
-				return
-			}
-		}
-	})
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" {
-		return nil, nil, usageErrorf("--vault %q is not a vault URL", raw).
-			withHint("write --vault file:PATH for a vault file (default " + defaultVault + "); known kinds: " + strings.Join(names, ", "))
+// openStore opens the store a --vault value names; keys are the vault's
+// keys, or nil.
+func openStore(ctx context.Context, e *env, raw string, keys esdk.Keyring) (tokenvault.Store, func() error, error) {
+	u, err := parseVaultURL("--vault", raw)
+	if err != nil {
+		return nil, nil, err
 	}
-	open, ok := schemes[strings.ToLower(u.Scheme)]
-	if !ok {
-		return nil, nil, usageErrorf("--vault %q: unknown kind of vault %q", u.Redacted(), u.Scheme+":").
-			withHint("known kinds: " + strings.Join(names, ", "))
-	}
-	return open(ctx, e, u)
+	return vaultSchemes()[strings.ToLower(u.Scheme)](ctx, e, u, keys)
 }
 
 const vaultUsage = `usage: datamask vault <command> [flags] [FILE]
@@ -98,6 +90,19 @@ commands:
   forget   delete every token of each value (one per line), in every policy of a tenant
   rewrap   re-encrypt every record under the current keys, keeping every token
   sweep    delete expired tokens
+  migrate  create a server vault's table (postgres://, dynamodb://), once
+  copy     copy a vault into another keeping every token, or the AWS
+           serverless tokenization sample's tokens into a datamask vault
+
+Vault URLs (--vault):
+  file:PATH                       a local vault file (the default,
+                                  file:datamask-vault.db)
+  postgres://USER:PASSWORD@HOST:PORT/DATABASE[?vault-table=NAME]
+                                  PostgreSQL (run 'vault migrate' once)
+  dynamodb://TABLE                a DynamoDB table (AWS config chain; honours
+                                  AWS_ENDPOINT_URL_DYNAMODB; 'vault migrate' once)
+  dynamodb://TABLE?layout=aws-sample&kms-key=ARN
+                                  the AWS sample's table, read by 'vault copy'
 
 Run 'datamask vault <command> --help' for a command's flags and examples.
 `
@@ -105,7 +110,10 @@ Run 'datamask vault <command> --help' for a command's flags and examples.
 const vaultFlagsUsage = `Vault (every command):
   --vault URL          the vault: file:PATH for a local vault file, created if
                        missing (default file:datamask-vault.db, in the working
-                       directory). One process at a time opens a vault file
+                       directory; one process at a time opens it);
+                       postgres://USER:PASSWORD@HOST:PORT/DATABASE (the password
+                       may come from PGPASSWORD); dynamodb://TABLE (AWS config
+                       chain; its items are signed with KEYS too)
   --policies FILE      a JSON object of policy name to format and options, added
                        to the built-in policies card, ssn, email and opaque:
                        {"customer": {"format": "random", "prefix": "cus_",
@@ -195,6 +203,8 @@ var vaultCommands = []struct {
 	{"forget", vaultForgetUsage, runVaultForget},
 	{"rewrap", vaultRewrapUsage, runVaultRewrap},
 	{"sweep", vaultSweepUsage, runVaultSweep},
+	{"migrate", vaultMigrateUsage, runVaultMigrate},
+	{"copy", vaultCopyUsage, runVaultCopy},
 }
 
 func runVault(e *env, args []string) error {
@@ -231,6 +241,7 @@ type vaultCmd struct {
 	oldNS     string
 	oldName   string
 	oldKMS    listFlag
+	from, to  string
 	usage     string
 }
 
@@ -241,9 +252,16 @@ func parseVaultFlags(e *env, name, usage string, args []string) (*vaultCmd, erro
 	fs.StringVar(&v.keys.aesKey, "aes-key", "", "")
 	fs.StringVar(&v.keys.keyNamespace, "key-namespace", "", "")
 	fs.StringVar(&v.keys.keyName, "key-name", "", "")
-	fs.StringVar(&v.vault, "vault", defaultVault, "")
+	if name != "copy" {
+		fs.StringVar(&v.vault, "vault", defaultVault, "")
+	}
 	fs.StringVar(&v.policies, "policies", "", "")
 	switch name {
+	case "copy":
+		fs.StringVar(&v.from, "from", "", "")
+		fs.StringVar(&v.to, "to", "", "")
+		fs.StringVar(&v.tenant, "tenant", "", "")
+		fs.StringVar(&v.policy, "policy", dynamostore.SamplePolicy, "")
 	case "delete":
 		fs.StringVar(&v.tenant, "tenant", defaultTenant, "")
 		fs.StringVar(&v.policy, "policy", "", "")
@@ -280,9 +298,24 @@ func parseVaultFlags(e *env, name, usage string, args []string) (*vaultCmd, erro
 	return v, nil
 }
 
+// keysGiven reports whether the command line gives keys.
+func (v *vaultCmd) keysGiven() bool { return v.set["aes-key"] || len(v.keys.kmsKeys) > 0 }
+
 // open opens the vault of the command line; close releases its store.
 func (v *vaultCmd) open(ctx context.Context, e *env) (*tokenvault.Vault, func() error, error) {
-	policies := tokenvault.BuiltinPolicies()
+	return v.openAt(ctx, e, v.vault)
+}
+
+// cliPolicies are the policies every vault of the command line knows:
+// the built-in ones and the AWS sample's (UUID tokens, for vault copy).
+func cliPolicies() []*tokenvault.Policy {
+	return append(tokenvault.BuiltinPolicies(), dynamostore.NewSamplePolicy())
+}
+
+// openAt opens the vault at URL raw with the command line's keys and
+// policies; close releases its store.
+func (v *vaultCmd) openAt(ctx context.Context, e *env, raw string) (*tokenvault.Vault, func() error, error) {
+	policies := cliPolicies()
 	if v.set["policies"] {
 		data, err := os.ReadFile(v.policies)
 		if err != nil {
@@ -311,15 +344,18 @@ func (v *vaultCmd) open(ctx context.Context, e *env) (*tokenvault.Vault, func() 
 	if old != nil {
 		opts = append(opts, tokenvault.WithPreviousProviders(old))
 	}
-	store, closeStore, err := openStore(ctx, e, v.vault)
+	store, closeStore, err := openStore(ctx, e, raw, keyring)
 	if err != nil {
 		return nil, nil, err
 	}
 	vault, err := tokenvault.Open(ctx, store, provider, policies, opts...)
 	if err != nil {
 		closeStore()
-		if errors.Is(err, tokenvault.ErrWrongKey) {
+		switch {
+		case errors.Is(err, tokenvault.ErrWrongKey), errors.Is(err, esdk.ErrNoDecryptKey):
 			return nil, nil, failure(err, v.keyHint())
+		case notMigrated(err):
+			return nil, nil, failure(err, "create it once with: datamask vault migrate --vault URL")
 		}
 		return nil, nil, failure(err)
 	}

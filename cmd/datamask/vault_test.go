@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -37,14 +39,25 @@ var vaultCmds = map[string]func(ts *testscript.TestScript, neg bool, args []stri
 	},
 }
 
+// openTestVault opens the vault of a file path or, with a ":", a vault URL
+// (the stores of the command line: file:, postgres://, dynamodb://).
 func openTestVault(ts *testscript.TestScript, file, keyFile string) (*tokenvault.Vault, func()) {
 	k, err := datamask.ReadLocalKeyring(ts.MkAbs(keyFile))
 	ts.Check(err)
 	p, err := tokenvault.NewProvider(k)
 	ts.Check(err)
-	s, err := boltstore.Open(ts.MkAbs(file))
-	ts.Check(err)
-	ps := tokenvault.BuiltinPolicies()
+	var s tokenvault.Store
+	var closeStore func() error
+	if strings.Contains(file, ":") {
+		e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard}
+		s, closeStore, err = openStore(context.Background(), e, file, k)
+		ts.Check(err)
+	} else {
+		b, err := boltstore.Open(ts.MkAbs(file))
+		ts.Check(err)
+		s, closeStore = b, b.Close
+	}
+	ps := cliPolicies()
 	if data, err := os.ReadFile(ts.MkAbs("policies.json")); err == nil {
 		more, err := tokenvault.ParsePolicies(data)
 		ts.Check(err)
@@ -52,10 +65,10 @@ func openTestVault(ts *testscript.TestScript, file, keyFile string) (*tokenvault
 	}
 	v, err := tokenvault.Open(context.Background(), s, p, ps)
 	if err != nil {
-		s.Close()
+		closeStore()
 		ts.Fatalf("open vault: %v", err)
 	}
-	return v, func() { s.Close() }
+	return v, func() { closeStore() }
 }
 
 func vaultTokenizeCmd(ts *testscript.TestScript, neg bool, args []string) {
