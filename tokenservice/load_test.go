@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/datamask/datamask"
+	"github.com/datamask/datamask/internal/pgtest"
 	"github.com/datamask/datamask/tokenservice"
 	"github.com/datamask/datamask/tokenservice/audit"
 	"github.com/datamask/datamask/tokenvault"
@@ -24,7 +25,6 @@ import (
 )
 
 // loadStores are the stores the load benchmark drives the service on.
-// A store package adds itself here (see pgstore_load_test.go).
 var loadStores = map[string]func(b *testing.B) tokenvault.Store{
 	"embedded": func(b *testing.B) tokenvault.Store {
 		s, err := boltstore.Open(filepath.Join(b.TempDir(), "vault.db"))
@@ -33,6 +33,9 @@ var loadStores = map[string]func(b *testing.B) tokenvault.Store{
 		}
 		b.Cleanup(func() { s.Close() })
 		return s
+	},
+	"postgres": func(b *testing.B) tokenvault.Store {
+		return pgStore(b, pgtest.Database(b))
 	},
 	"memory": func(b *testing.B) tokenvault.Store {
 		return &memStore{recs: map[tokenvault.Key]tokenvault.Record{}}
