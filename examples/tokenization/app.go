@@ -11,16 +11,20 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/datamask/datamask/awskms"
+	"github.com/datamask/datamask/esdk"
 	"github.com/datamask/datamask/tokenservice"
 	"github.com/datamask/datamask/tokenservice/audit"
 	"github.com/datamask/datamask/tokenvault"
 	"github.com/datamask/datamask/tokenvault/boltstore"
+	"github.com/datamask/datamask/tokenvault/dynamostore"
 )
 
 // config is the function's configuration, read from the environment.
@@ -130,7 +134,8 @@ func newApp(ctx context.Context, cfg *config, auditOut, logOut io.Writer) (*app,
 	if err != nil {
 		return nil, err
 	}
-	store, closeStore, err := openStore(ctx, cfg.vault, awsCfg)
+	// A DynamoDB vault signs its items with the same keys.
+	store, closeStore, err := openStore(cfg.vault, awsCfg, metrics.Keyring(keyring))
 	if err != nil {
 		return nil, fmt.Errorf("DATAMASK_VAULT: %w", err)
 	}
@@ -158,13 +163,23 @@ func newApp(ctx context.Context, cfg *config, auditOut, logOut io.Writer) (*app,
 	return a, nil
 }
 
-// openStore opens the store a vault URL names.
-func openStore(_ context.Context, raw string, _ any) (tokenvault.Store, func() error, error) {
+// openStore opens the store a vault URL names: dynamodb://TABLE (a table
+// made by 'datamask vault migrate'), or file:PATH for local tests.
+func openStore(raw string, awsCfg aws.Config, keys esdk.Keyring) (tokenvault.Store, func() error, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%q is not a vault URL", raw)
 	}
 	switch u.Scheme {
+	case "dynamodb":
+		if u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			return nil, nil, fmt.Errorf("%q: write dynamodb://TABLE", u.Redacted())
+		}
+		s, err := dynamostore.New(dynamodb.NewFromConfig(awsCfg), u.Host, keys)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() error { return nil }, nil
 	case "file":
 		path := u.Opaque
 		if path == "" {
@@ -176,5 +191,5 @@ func openStore(_ context.Context, raw string, _ any) (tokenvault.Store, func() e
 		}
 		return s, s.Close, nil
 	}
-	return nil, nil, fmt.Errorf("%q: unknown kind of vault (file:PATH)", u.Redacted())
+	return nil, nil, fmt.Errorf("%q: unknown kind of vault (dynamodb://TABLE, or file:PATH for tests)", u.Redacted())
 }

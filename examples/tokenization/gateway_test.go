@@ -20,11 +20,13 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/datamask/datamask/internal/dynamolocal"
 	"github.com/datamask/datamask/internal/motoserver"
 	"github.com/datamask/datamask/kmstest"
 	"github.com/datamask/datamask/tokenservice"
 	"github.com/datamask/datamask/tokenservice/servicetest"
 	"github.com/datamask/datamask/tokenvault"
+	"github.com/datamask/datamask/tokenvault/dynamostore"
 )
 
 // gateway stands in for API Gateway (HTTP API, payload 2.0) in front of
@@ -195,7 +197,9 @@ type function struct {
 	logOut   *lockedBuffer
 }
 
-func newFunction(t *testing.T) *function {
+// newFunction builds the function on a vault file, or with dynamo on a
+// new table of DynamoDB Local.
+func newFunction(t *testing.T, dynamo ...bool) *function {
 	t.Helper()
 	moto := motoserver.Start(t)
 	users := map[string][]string{}
@@ -211,8 +215,18 @@ func newFunction(t *testing.T) *function {
 	if err != nil {
 		t.Fatal(err)
 	}
+	vault := "file:" + filepath.Join(t.TempDir(), "vault.db")
+	if len(dynamo) > 0 && dynamo[0] {
+		endpoint := dynamolocal.Start(t)
+		t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
+		table := dynamolocal.TableName("vault")
+		if err := dynamostore.Migrate(t.Context(), dynamolocal.NewClient(endpoint), table); err != nil {
+			t.Fatal(err)
+		}
+		vault = "dynamodb://" + table
+	}
 	env := map[string]string{
-		"DATAMASK_VAULT":     "file:" + filepath.Join(t.TempDir(), "vault.db"),
+		"DATAMASK_VAULT":     vault,
 		"KMS_KEY_ARNS":       k.CreateKey(),
 		"COGNITO_ISSUER":     pool.Issuer,
 		"COGNITO_CLIENT_IDS": pool.ClientID,
@@ -277,8 +291,15 @@ func (f *function) records(t testing.TB) int {
 // (moto_server's Cognito, InitiateAuth) verified by the gateway and its
 // claims passed in the event, the function invoked as the runtime does.
 func TestLambdaSuite(t *testing.T) {
+	t.Run("file", func(t *testing.T) { lambdaSuite(t, false) })
+	t.Run("dynamodb", func(t *testing.T) { lambdaSuite(t, true) })
+}
+
+// lambdaSuite runs the suite on the function, with its vault on DynamoDB
+// Local if dynamo.
+func lambdaSuite(t *testing.T, dynamo bool) {
 	servicetest.Run(t, func(t *testing.T) *servicetest.Harness {
-		f := newFunction(t)
+		f := newFunction(t, dynamo)
 		forged := strings.Split(f.pool.Access[servicetest.Nobody], ".")
 		forged[1] = base64.RawURLEncoding.EncodeToString([]byte(`{"cognito:groups":["admin"],"token_use":"access"}`))
 		return &servicetest.Harness{

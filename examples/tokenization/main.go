@@ -12,8 +12,9 @@
 //
 // Configuration (environment variables):
 //
-//	DATAMASK_VAULT       the vault: dynamodb://TABLE (the store of package
-//	                     tokenvault/dynamostore), or file:PATH for local tests
+//	DATAMASK_VAULT       the vault: dynamodb://TABLE (package
+//	                     tokenvault/dynamostore; made once by 'datamask vault
+//	                     migrate'), or file:PATH for local tests
 //	KMS_KEY_ARNS         comma-separated KMS key ARNs; the first makes data keys
 //	COGNITO_ISSUER       https://cognito-idp.REGION.amazonaws.com/POOL_ID
 //	COGNITO_CLIENT_IDS   comma-separated app client ids whose tokens are accepted
@@ -25,7 +26,7 @@
 // chain, starting with its own key line); the request log goes to standard
 // error.
 //
-// The vault, its KMS client, its data key cache and the JWKS-free
+// The vault, its KMS and DynamoDB clients, its data key cache and the
 // authenticator are built once per execution environment, before
 // lambda.Start (the cold start), and reused by every invocation.
 package main

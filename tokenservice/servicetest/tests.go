@@ -97,8 +97,10 @@ func testRefusals(t *testing.T, c *client) {
 	if a.str("value") != "123-45-6789" {
 		t.Errorf("admin detokenized %q", a.str("value"))
 	}
-	if got := c.h.KMSCalls("Decrypt") - decrypts; got != 1 {
-		t.Errorf("the first allowed detokenize made %d KMS Decrypt requests, want 1 (a data key, then cached)", got)
+	// One for the record's data key (a store that signs its items, as
+	// the DynamoDB store does, may need one more for the item's).
+	if got := c.h.KMSCalls("Decrypt") - decrypts; got < 1 || got > 2 {
+		t.Errorf("the first allowed detokenize made %d KMS Decrypt requests, want 1 or 2 (then cached)", got)
 	}
 }
 
