@@ -146,6 +146,7 @@ type DataMasker struct {
 	codecSet  bool          // WithJSONCodec was given
 	cache     *compileCache // compiled expressions and masks; nil disables caching
 	binding   bindDefaults  // WithBindFields, WithContextFrom
+	vault     TokenVault    // WithTokenVault
 }
 
 // New returns a DataMasker configured by opts. Erase needs no option;
@@ -163,8 +164,9 @@ func New(opts ...Option) (*DataMasker, error) {
 	return m, nil
 }
 
-// newCallConfig applies opts for operation op ("erase", "encrypt" or
-// "decrypt") and rejects options that do not apply to it.
+// newCallConfig applies opts for operation op ("erase", "encrypt",
+// "decrypt", "tokenize" or "detokenize") and rejects options that do not
+// apply to it.
 func newCallConfig(op string, opts []CallOption) (*callConfig, error) {
 	c := &callConfig{}
 	for _, o := range opts {
@@ -175,7 +177,12 @@ func newCallConfig(op string, opts []CallOption) (*callConfig, error) {
 			return nil, err
 		}
 	}
+	if c.tokens && op != "tokenize" && op != "detokenize" {
+		return nil, errors.New("datamask: " + op + ": TokenFields and Tenant apply only to Tokenize and Detokenize")
+	}
 	switch op {
+	case "tokenize", "detokenize":
+		return c, checkTokenConfig(op, c)
 	case "erase":
 		if c.contextSet {
 			return nil, errors.New("datamask: erase: EncryptionContext applies only to Encrypt and Decrypt")

@@ -20,6 +20,10 @@ var (
 	// without [WithProvider].
 	ErrNoProvider = errors.New("datamask: no encryption provider configured (use WithProvider)")
 
+	// ErrNoTokenVault is returned by Tokenize and Detokenize on a
+	// DataMasker built without [WithTokenVault].
+	ErrNoTokenVault = errors.New("datamask: no token vault configured (use WithTokenVault)")
+
 	// ErrDecryptValue is returned when a value selected for decryption is not
 	// an encrypted message, is not valid base64, or was altered: one opaque
 	// error for every malformed or tampered message.

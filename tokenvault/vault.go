@@ -50,6 +50,10 @@ type Vault struct {
 	now      func() time.Time
 }
 
+// A Vault is the token vault of datamask.DataMasker's Tokenize and
+// Detokenize (datamask.WithTokenVault); its MaxBatch is their batch size.
+var _ datamask.TokenVault = (*Vault)(nil)
+
 // policyState is a policy with its keys.
 type policyState struct {
 	*Policy
