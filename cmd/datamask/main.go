@@ -1,6 +1,7 @@
-// Command datamask erases, encrypts and decrypts the values of JSON
-// documents selected with JSONPath, the command-line face of package
-// datamask, and encrypts and decrypts DynamoDB items (package dbesdk).
+// Command datamask erases, encrypts, decrypts, tokenizes and detokenizes
+// the values of JSON documents selected with JSONPath, the command-line
+// face of package datamask; it encrypts and decrypts DynamoDB items
+// (package dbesdk) and manages token vaults (package tokenvault).
 //
 // Usage:
 //
@@ -12,6 +13,10 @@
 //	                 [--context-from NAME=PATH]... [--ndjson] [FILE]
 //	datamask item encrypt|decrypt --config FILE KEYS [--ndjson] [FILE]
 //	datamask keygen  [-o FILE]
+//	datamask tokenize   -f PATH[=POLICY]... [--policy NAME] [--tenant T] [--vault URL]
+//	                    [--policies FILE] KEYS [--allow-missing] [--ndjson] [FILE]
+//	datamask detokenize -f PATH[=POLICY]... [--policy NAME] [--tenant T] [--vault URL]
+//	                    [--policies FILE] KEYS [--allow-missing] [--ndjson] [FILE]
 //	datamask vault   delete|forget|rewrap|sweep [--vault URL] KEYS [flags] [FILE]
 //	datamask --version
 //	KEYS: --kms-key ARN (repeatable) [--kms-direct] | --aes-key FILE [--key-namespace NS] [--key-name NAME]
@@ -48,6 +53,8 @@ var commands = []command{
 	{name: "decrypt", summary: "decrypt what encrypt wrote", run: runDecrypt},
 	{name: "item", summary: "encrypt or decrypt DynamoDB items (AWS Database Encryption SDK format)", run: runItem},
 	{name: "keygen", summary: "generate a local AES key file for --aes-key", run: runKeygen},
+	{name: "tokenize", summary: "replace the selected values of JSON documents with tokens of a token vault", run: runTokenize},
+	{name: "detokenize", summary: "give back the values of tokens", run: runDetokenize},
 	{name: "vault", summary: "manage a token vault: delete, forget, rewrap, sweep", run: runVault},
 }
 
@@ -88,7 +95,7 @@ func topUsage() string {
 	var b strings.Builder
 	b.WriteString("usage: datamask <command> [flags] [FILE]\n\ncommands:\n")
 	for _, c := range commands {
-		fmt.Fprintf(&b, "  %-9s%s\n", c.name, c.summary)
+		fmt.Fprintf(&b, "  %-12s%s\n", c.name, c.summary)
 	}
 	b.WriteString("\nRun 'datamask <command> --help' for a command's flags and examples,\n'datamask --version' for the version.\n")
 	return b.String()

@@ -53,7 +53,12 @@ var batchPool = sync.Pool{New: func() any { return &batch{} }}
 // *lineError naming the line. fn must be safe for concurrent use; the line
 // it gets is only valid during the call.
 func streamNDJSON(r io.Reader, w io.Writer, fn func(line []byte) ([]byte, error)) error {
-	workers := runtime.GOMAXPROCS(0)
+	return streamNDJSONWorkers(r, w, runtime.GOMAXPROCS(0), fn)
+}
+
+// streamNDJSONWorkers is streamNDJSON with the given number of workers,
+// for work that mostly waits (a vault's commits) rather than computes.
+func streamNDJSONWorkers(r io.Reader, w io.Writer, workers int, fn func(line []byte) ([]byte, error)) error {
 	jobs := make(chan *batch, workers)
 	order := make(chan *batch, 2*workers)
 	stop := make(chan struct{})

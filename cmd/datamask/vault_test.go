@@ -1,32 +1,37 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"flag"
+	"encoding/json"
 	"os"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
-
-	"github.com/datamask/datamask"
-	"github.com/datamask/datamask/tokenvault"
-	"github.com/datamask/datamask/tokenvault/boltstore"
 )
 
-// The tokenize and detokenize commands come later; until then the
-// transcripts fill and read vaults with these commands, through the
-// library:
+// Commands of the vault transcripts, which fill and read vaults with the
+// tokenize and detokenize commands:
 //
-//	vaulttokenize [-ttl D] [-tenant T] [-append LIST] FILE KEYFILE POLICY VALUE VAR
-//	    tokenizes VALUE into vault FILE and sets $VAR to the token (and
-//	    appends it as a line to LIST)
+//	jsonstr FILE KEY OUT
+//	    appends the string member KEY of the JSON object in FILE (a
+//	    token, say), and a newline, to OUT: the line vault delete reads
 //	sleep DURATION
-//	[!] vaultdetokenize [-tenant T] FILE KEYFILE POLICY TOKEN [WANT]
-//	    checks that TOKEN detokenizes to WANT (with !: that it does not)
 var vaultCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
-	"vaulttokenize":   vaultTokenizeCmd,
-	"vaultdetokenize": vaultDetokenizeCmd,
+	"jsonstr": func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 3 {
+			ts.Fatalf("usage: jsonstr FILE KEY OUT")
+		}
+		var obj map[string]any
+		ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &obj))
+		s, ok := obj[args[1]].(string)
+		if !ok {
+			ts.Fatalf("%s has no string member %q", args[0], args[1])
+		}
+		f, err := os.OpenFile(ts.MkAbs(args[2]), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		ts.Check(err)
+		_, err = f.WriteString(s + "\n")
+		ts.Check(err)
+		ts.Check(f.Close())
+	},
 	"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
 		if neg || len(args) != 1 {
 			ts.Fatalf("usage: sleep DURATION")
@@ -35,76 +40,4 @@ var vaultCmds = map[string]func(ts *testscript.TestScript, neg bool, args []stri
 		ts.Check(err)
 		time.Sleep(d)
 	},
-}
-
-func openTestVault(ts *testscript.TestScript, file, keyFile string) (*tokenvault.Vault, func()) {
-	k, err := datamask.ReadLocalKeyring(ts.MkAbs(keyFile))
-	ts.Check(err)
-	p, err := tokenvault.NewProvider(k)
-	ts.Check(err)
-	s, err := boltstore.Open(ts.MkAbs(file))
-	ts.Check(err)
-	ps := tokenvault.BuiltinPolicies()
-	if data, err := os.ReadFile(ts.MkAbs("policies.json")); err == nil {
-		more, err := tokenvault.ParsePolicies(data)
-		ts.Check(err)
-		ps = append(ps, more...)
-	}
-	v, err := tokenvault.Open(context.Background(), s, p, ps)
-	if err != nil {
-		s.Close()
-		ts.Fatalf("open vault: %v", err)
-	}
-	return v, func() { s.Close() }
-}
-
-func vaultTokenizeCmd(ts *testscript.TestScript, neg bool, args []string) {
-	fs := flag.NewFlagSet("vaulttokenize", flag.ContinueOnError)
-	ttl := fs.Duration("ttl", 0, "")
-	tenant := fs.String("tenant", "default", "")
-	appendTo := fs.String("append", "", "")
-	ts.Check(fs.Parse(args))
-	if neg || fs.NArg() != 5 {
-		ts.Fatalf("usage: vaulttokenize [-ttl D] [-tenant T] [-append LIST] FILE KEYFILE POLICY VALUE VAR")
-	}
-	a := fs.Args()
-	v, done := openTestVault(ts, a[0], a[1])
-	defer done()
-	var opts []tokenvault.TokenizeOption
-	if *ttl != 0 {
-		opts = append(opts, tokenvault.WithTTL(*ttl))
-	}
-	tok, err := v.Tokenize(context.Background(), *tenant, a[2], a[3], opts...)
-	ts.Check(err)
-	ts.Setenv(a[4], tok)
-	if *appendTo != "" {
-		f, err := os.OpenFile(ts.MkAbs(*appendTo), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-		ts.Check(err)
-		_, err = f.WriteString(tok + "\n")
-		ts.Check(err)
-		ts.Check(f.Close())
-	}
-}
-
-func vaultDetokenizeCmd(ts *testscript.TestScript, neg bool, args []string) {
-	fs := flag.NewFlagSet("vaultdetokenize", flag.ContinueOnError)
-	tenant := fs.String("tenant", "default", "")
-	ts.Check(fs.Parse(args))
-	if fs.NArg() < 4 || fs.NArg() > 5 || (!neg && fs.NArg() != 5) {
-		ts.Fatalf("usage: [!] vaultdetokenize [-tenant T] FILE KEYFILE POLICY TOKEN [WANT]")
-	}
-	a := fs.Args()
-	v, done := openTestVault(ts, a[0], a[1])
-	defer done()
-	got, err := v.Detokenize(context.Background(), *tenant, a[2], a[3])
-	switch {
-	case neg && err == nil:
-		ts.Fatalf("the token detokenizes")
-	case neg && !errors.Is(err, tokenvault.ErrNotFound) && !errors.Is(err, tokenvault.ErrExpired):
-		ts.Fatalf("detokenize: %v, want not found or expired", err)
-	case !neg && err != nil:
-		ts.Fatalf("detokenize: %v", err)
-	case !neg && got != a[4]:
-		ts.Fatalf("detokenize = %q, want %q", got, a[4])
-	}
 }
