@@ -326,7 +326,7 @@ func tokenNDJSON(ctx context.Context, e *env, op string, m *datamask.DataMasker,
 		missing = map[string]int{} // expression → documents where it matched nothing
 		order   []string
 	)
-	err = streamNDJSONWorkers(r, e.stdout, ndjsonVaultWorkers, func(line []byte) ([]byte, error) {
+	err = streamNDJSONWorkers(r, e.stdout, ndjsonVaultWorkers, ndjsonVaultLines, func(line []byte) ([]byte, error) {
 		if !allowMissing {
 			return call(ctx, line, opts...)
 		}
@@ -361,9 +361,13 @@ func tokenNDJSON(ctx context.Context, e *env, op string, m *datamask.DataMasker,
 	return nil
 }
 
-// ndjsonVaultWorkers is how many lines tokenize and detokenize process at
-// once with --ndjson.
-const ndjsonVaultWorkers = 32
+// With --ndjson, tokenize and detokenize keep ndjsonVaultWorkers runs of
+// ndjsonVaultLines lines in flight: each line waits for the vault, and the
+// embedded store commits the lines in flight together (one fsync).
+const (
+	ndjsonVaultWorkers = 32
+	ndjsonVaultLines   = 8
+)
 
 // tokenError adds hints to an error of Tokenize or Detokenize on the input.
 func tokenError(op string, err error, ndjson bool, v *vaultCmd) *cliError {
