@@ -9,7 +9,10 @@
 // KMS keys of package awskms) and policies ([BuiltinPolicies],
 // [NewPolicy] or [ParsePolicies]); [Open] the [Vault], then call
 // [Vault.Tokenize] and [Vault.Detokenize], or their batch forms for up to
-// [MaxBatch] values per call. A Vault is safe for concurrent use.
+// [MaxBatch] values per call. A Vault is safe for concurrent use. To
+// tokenize the fields of JSON documents, give the Vault to
+// datamask.WithTokenVault and call datamask.DataMasker.Tokenize and
+// Detokenize: a Vault is a datamask.TokenVault.
 //
 // # Tenants and policies
 //
