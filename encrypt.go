@@ -438,12 +438,12 @@ func (m *DataMasker) encryptTo(ctx context.Context, out sink, doc []byte, cfg *c
 		return err
 	}
 	// Each value's quoted base64 message, in parallel, a chunk at a time.
-	t := newEachValue(d, "encrypt", cfg.fields, len(sel), func(ctx context.Context, _, k int, s selected, dst []byte) ([]byte, error) {
+	t := newEachValue(d, "encrypt", cfg.fields, len(sel), func(ctx context.Context, _, k int, s selected, arena []byte) ([]byte, []byte, error) {
 		msg, err := m.provider.Encrypt(ctx, d.Raw(s.node), ecs[k])
 		if err != nil {
-			return dst, err
+			return arena, nil, err
 		}
-		return appendQuotedBase64(dst, msg), nil
+		return appendQuotedBase64(arena, msg), nil, nil
 	})
 	return splice(ctx, out, d, sel, t, nil)
 }
@@ -531,12 +531,9 @@ func (m *DataMasker) decryptTo(ctx context.Context, out sink, doc []byte, cfg *c
 // is not nil, it gets the span in the output of each decrypted value.
 func (m *DataMasker) writeDecrypted(ctx context.Context, out sink, d *jsontext.Doc, sel []selected, ecs []map[string]string, cfg *callConfig, regions *[][2]int) error {
 	scratch := make([][]byte, parallel.Workers(len(sel))) // decoded messages, per worker
-	t := newEachValue(d, "decrypt", cfg.fields, len(sel), func(ctx context.Context, w, k int, s selected, dst []byte) ([]byte, error) {
+	t := newEachValue(d, "decrypt", cfg.fields, len(sel), func(ctx context.Context, w, k int, s selected, arena []byte) ([]byte, []byte, error) {
 		pt, err := m.decryptValue(ctx, d, s.node, &scratch[w], ecs[k])
-		if err != nil {
-			return dst, err
-		}
-		return append(dst, pt...), nil
+		return arena, pt, err
 	})
 	return splice(ctx, out, d, sel, t, regions)
 }

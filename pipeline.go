@@ -30,8 +30,8 @@ import (
 // (1-based, in document order).
 type selected struct {
 	node  int
-	expr  int
-	match int
+	expr  int32 // 16 bytes in all: an index holds many
+	match int32
 }
 
 // selection says how selectValues treats what several expressions
@@ -59,7 +59,7 @@ func (m *DataMasker) selectValues(d *jsontext.Doc, exprs []string, cfg *callConf
 			sel = slices.Grow(sel, len(nodes)) // once, not by appends
 		}
 		for _, n := range nodes {
-			sel = append(sel, selected{node: n, expr: i})
+			sel = append(sel, selected{node: n, expr: int32(i)})
 		}
 	})
 	if err != nil {
@@ -69,7 +69,7 @@ func (m *DataMasker) selectValues(d *jsontext.Doc, exprs []string, cfg *callConf
 		if a.node != b.node || how.tie == nil {
 			return a.node - b.node
 		}
-		return how.tie(a.expr, b.expr)
+		return how.tie(int(a.expr), int(b.expr))
 	})
 	kept := sel[:0]
 	for _, s := range sel {
@@ -77,7 +77,7 @@ func (m *DataMasker) selectValues(d *jsontext.Doc, exprs []string, cfg *callConf
 			last := kept[len(kept)-1]
 			if last.node == s.node {
 				if how.same != nil && last.expr != s.expr {
-					if err := how.same(last.expr, s.expr); err != nil {
+					if err := how.same(int(last.expr), int(s.expr)); err != nil {
 						return nil, err
 					}
 				}
@@ -89,7 +89,7 @@ func (m *DataMasker) selectValues(d *jsontext.Doc, exprs []string, cfg *callConf
 		}
 		kept = append(kept, s)
 	}
-	ranks := make([]int, len(exprs))
+	ranks := make([]int32, len(exprs))
 	for i := range kept {
 		ranks[kept[i].expr]++
 		kept[i].match = ranks[kept[i].expr]
@@ -200,24 +200,28 @@ func chunkLen(d *jsontext.Doc, sel []selected) int {
 }
 
 // eachValue is the transform of Encrypt and Decrypt: every value on its
-// own, in parallel on every core. fn appends the text that replaces value
-// k of the whole selection to dst, the arena of the worker running it, and
-// returns it; texts are located by offsets until the chunk is written, so
-// that a chunk costs a few arenas, not an allocation per value.
+// own, in parallel on every core. fn makes the text that replaces value k
+// of the whole selection in one of two ways: appended to arena, the
+// arena of the worker running it, returned with text nil (Encrypt: texts
+// are located by offsets until the chunk is written, so that a chunk
+// costs a few arenas, not an allocation per value); or as text, a slice
+// of its own, arena returned as it was (Decrypt: the provider's
+// plaintext, kept without a copy).
 type eachValue struct {
 	d      *jsontext.Doc
 	op     string   // for errors: "encrypt" or "decrypt"
 	exprs  []string // for errors
-	fn     func(ctx context.Context, worker, k int, s selected, dst []byte) ([]byte, error)
+	fn     func(ctx context.Context, worker, k int, s selected, arena []byte) (newArena, text []byte, err error)
 	arenas [][]byte
 	locs   []arenaLoc
+	texts  [][]byte
 }
 
 // arenaLoc locates a text in the arena of a worker.
 type arenaLoc struct{ worker, start, end int }
 
 // newEachValue returns the transform of n values, made by fn.
-func newEachValue(d *jsontext.Doc, op string, exprs []string, n int, fn func(ctx context.Context, worker, k int, s selected, dst []byte) ([]byte, error)) *eachValue {
+func newEachValue(d *jsontext.Doc, op string, exprs []string, n int, fn func(ctx context.Context, worker, k int, s selected, arena []byte) (newArena, text []byte, err error)) *eachValue {
 	return &eachValue{d: d, op: op, exprs: exprs, fn: fn, arenas: make([][]byte, parallel.Workers(n))}
 }
 
@@ -228,21 +232,29 @@ func (t *eachValue) prepare(ctx context.Context, off int, part []selected) error
 		t.arenas[i] = t.arenas[i][:0]
 	}
 	t.locs = slices.Grow(t.locs[:0], len(part))[:len(part)]
+	clear(t.texts)
+	t.texts = slices.Grow(t.texts[:0], len(part))[:len(part)]
 	return parallel.Do(ctx, len(part), len(t.arenas), func(ctx context.Context, w, i int) error {
 		s := part[i]
 		start := len(t.arenas[w])
-		a, err := t.fn(ctx, w, off+i, s, t.arenas[w])
+		a, text, err := t.fn(ctx, w, off+i, s, t.arenas[w])
 		if err != nil {
-			return &FieldError{Op: t.op, Expression: t.exprs[s.expr], Match: s.match, Err: err}
+			return &FieldError{Op: t.op, Expression: t.exprs[s.expr], Match: int(s.match), Err: err}
 		}
 		t.arenas[w] = a
 		t.locs[i] = arenaLoc{w, start, len(a)}
+		t.texts[i] = text
 		return nil
 	})
 }
 
 func (t *eachValue) put(w sink, i int) error {
-	l := t.locs[i]
-	_, err := w.Write(t.arenas[l.worker][l.start:l.end])
+	text := t.texts[i]
+	if text == nil {
+		l := t.locs[i]
+		text = t.arenas[l.worker][l.start:l.end]
+	}
+	_, err := w.Write(text)
+	t.texts[i] = nil // not kept past the chunk
 	return err
 }

@@ -289,7 +289,7 @@ func checkTokenTypes(op string, d *jsontext.Doc, sel []selected, exprs []string)
 			default:
 				continue
 			}
-			return &FieldError{Op: op, Expression: exprs[s.expr], Match: s.match, Err: fmt.Errorf("%w: %s", ErrUnsupportedType, reason)}
+			return &FieldError{Op: op, Expression: exprs[s.expr], Match: int(s.match), Err: fmt.Errorf("%w: %s", ErrUnsupportedType, reason)}
 		}
 	}
 	return nil
@@ -451,7 +451,7 @@ func (t *tokenTransform) send(ctx context.Context, b int) error {
 		}
 		if err != nil {
 			s := t.part[t.owner[i]]
-			return &FieldError{Op: t.op, Expression: t.exprs[s.expr], Match: s.match, Err: err}
+			return &FieldError{Op: t.op, Expression: t.exprs[s.expr], Match: int(s.match), Err: err}
 		}
 		start := len(a)
 		if d.Kind(v) == jsontext.String {
