@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/datamask/datamask"
@@ -214,5 +216,75 @@ func TestTokenizeWithVaultErrors(t *testing.T) {
 			}
 			checkNoSecrets(t, err, append(secretsIn([]byte(tt.doc)), "4111", "12-6789")...)
 		})
+	}
+}
+
+// cancelVault passes calls to a real vault and cancels the caller's
+// context during its first call.
+type cancelVault struct {
+	*tokenvault.Vault
+	cancel context.CancelFunc
+	calls  atomic.Int64
+}
+
+func (c *cancelVault) TokenizeBatch(ctx context.Context, tenant, policy string, values []string) ([]string, []error, error) {
+	if c.calls.Add(1) == 1 {
+		c.cancel()
+	}
+	return c.Vault.TokenizeBatch(ctx, tenant, policy, values)
+}
+
+// TestTokenizeWithVaultCancel: cancellation through the real vault and
+// store stops the work within a batch per worker, with ctx's error.
+func TestTokenizeWithVaultCancel(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	v := &cancelVault{Vault: openTokenVault(t), cancel: cancel}
+	m := newTokenMasker(t, v)
+	out, err := m.Tokenize(ctx, bigTokenDoc(20_000, 0), datamask.Tenant("acme"), datamask.TokenFields("ssn", "s[*]"))
+	if err != context.Canceled || out != nil {
+		t.Fatalf("Tokenize cancelled in its first batch = %d bytes, %v; want nil, context.Canceled", len(out), err)
+	}
+	if n := v.calls.Load(); n > 4 {
+		t.Errorf("%d batches sent of 20; want at most one per worker (4)", n)
+	}
+}
+
+// panicStore is an embedded store whose Create panics.
+type panicStore struct{ tokenvault.Store }
+
+func (panicStore) Create(context.Context, []tokenvault.Record) ([]tokenvault.CreateResult, error) {
+	panic("store bug")
+}
+
+// TestTokenizeWithVaultPanic: a panic below the vault (here its store)
+// reaches the caller of Tokenize, whatever the number of batches.
+func TestTokenizeWithVaultPanic(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	store, err := boltstore.Open(filepath.Join(t.TempDir(), "vault.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	p, err := tokenvault.NewProvider(localKeyring(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tokenvault.Open(context.Background(), store, p, tokenvault.BuiltinPolicies()); err != nil {
+		t.Fatal(err) // creates the vault's key before the store breaks
+	}
+	v, err := tokenvault.Open(context.Background(), panicStore{store}, p, tokenvault.BuiltinPolicies())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newTokenMasker(t, v)
+	for _, n := range []int{1, 5000} {
+		got := recovered(func() {
+			_, _ = m.Tokenize(context.Background(), bigTokenDoc(n, 0), datamask.Tenant("acme"), datamask.TokenFields("ssn", "s[*]"))
+		})
+		if got != "store bug" {
+			t.Errorf("Tokenize of %d values, the store panicking: recover() = %v, want the store's panic", n, got)
+		}
 	}
 }
