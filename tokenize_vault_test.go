@@ -288,3 +288,61 @@ func TestTokenizeWithVaultPanic(t *testing.T) {
 		}
 	}
 }
+
+// panicOnProvider passes calls to a real provider but panics in Encrypt, or
+// in Decrypt once armed.
+type panicOnProvider struct {
+	datamask.Provider
+	decrypt atomic.Bool
+}
+
+func (p *panicOnProvider) Encrypt(context.Context, []byte, map[string]string) ([]byte, error) {
+	panic("provider bug")
+}
+
+func (p *panicOnProvider) Decrypt(ctx context.Context, ct []byte, ec map[string]string) ([]byte, error) {
+	if p.decrypt.Load() {
+		panic("provider bug")
+	}
+	return p.Provider.Decrypt(ctx, ct, ec)
+}
+
+// TestTokenizeWithVaultProviderPanic: a panic of the vault's provider,
+// which the vault calls on several goroutines of its own, reaches the
+// caller of Tokenize and Detokenize instead of ending the process.
+func TestTokenizeWithVaultProviderPanic(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	ctx := context.Background()
+	store, err := boltstore.Open(filepath.Join(t.TempDir(), "vault.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	p, err := tokenvault.NewProvider(localKeyring(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := tokenvault.Open(ctx, store, p, tokenvault.BuiltinPolicies())
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := []datamask.CallOption{datamask.Tenant("acme"), datamask.TokenFields("ssn", "s[*]")}
+	doc := bigTokenDoc(3000, 0)
+	tok, err := newTokenMasker(t, good).Tokenize(ctx, doc, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pp := &panicOnProvider{Provider: p}
+	bad, err := tokenvault.Open(ctx, store, pp, tokenvault.BuiltinPolicies())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newTokenMasker(t, bad)
+	if got := recovered(func() { _, _ = m.Tokenize(ctx, doc, opts...) }); got != "provider bug" {
+		t.Errorf("Tokenize, the vault's provider panicking in Encrypt: recover() = %v, want its panic", got)
+	}
+	pp.decrypt.Store(true)
+	if got := recovered(func() { _, _ = m.Detokenize(ctx, tok, opts...) }); got != "provider bug" {
+		t.Errorf("Detokenize, the vault's provider panicking in Decrypt: recover() = %v, want its panic", got)
+	}
+}
