@@ -1,5 +1,6 @@
 // Package datamask protects sensitive data inside JSON payloads: it erases,
-// encrypts and decrypts the fields you select with JSONPath.
+// encrypts, decrypts, tokenizes and detokenizes the fields you select with
+// JSONPath.
 //
 // It is the Go counterpart of the Data Masking utility of Powertools for AWS
 // Lambda (Python and TypeScript), and its encrypted values are AWS Encryption
@@ -66,6 +67,16 @@
 // into 12345678901234567000). The README lists every difference from
 // Powertools with its reason.
 //
+// # Tokenize and detokenize
+//
+// [DataMasker.Tokenize] replaces the selected values with tokens of a
+// token vault ([TokenVault]: package tokenvault's Vault, given with
+// [WithTokenVault]), and [DataMasker.Detokenize] gives them back: each
+// expression names the vault policy of its values ([TokenFields]), and
+// every call its tenant ([Tenant]). Strings become string tokens and
+// numbers number tokens, so the document keeps its types; values go to
+// the vault in batches of up to [MaxTokenBatch], several at once.
+//
 // # What encryption binds, and what it does not
 //
 // Each encrypted value is its own message, bound to its keys and to its
@@ -108,22 +119,26 @@
 //
 // # Large documents, cancellation and panics
 //
-// [DataMasker.EraseTo], [DataMasker.EncryptTo] and [DataMasker.DecryptTo]
-// write their result to an io.Writer as it is made, a chunk of values at a
-// time, so that a large document costs about its size and its index (4
-// bytes per value) rather than several copies of it; the command-line
-// tool uses them. Once the context of Encrypt or Decrypt is done, no
-// further value is started (the work stops within about one value per
-// core) and the context's error is returned. A panic in a [Provider] or a
-// keyring is raised again in the caller's goroutine, with its own value,
-// however many values were being processed in parallel.
+// [DataMasker.EraseTo], [DataMasker.EncryptTo], [DataMasker.DecryptTo],
+// [DataMasker.TokenizeTo] and [DataMasker.DetokenizeTo] write their
+// result to an io.Writer as it is made, a chunk of values at a time, so
+// that a large document costs about its size and its index (4 bytes per
+// value) rather than several copies of it; the command-line tool uses
+// them. Once the context of Encrypt or Decrypt is done, no further value
+// is started (the work stops within about one value per core) and the
+// context's error is returned; Tokenize and Detokenize stop within about
+// one batch. A panic in a [Provider], a keyring or a [TokenVault] is
+// raised again in the caller's goroutine, with its own value, however many
+// values were being processed in parallel.
 //
 // # Errors
 //
 // Functions return few errors, matched with [errors.Is] and [errors.As]:
 // [*SyntaxError] (the input is not JSON; with its byte offset),
 // [*InvalidPathError], [*FieldNotFoundError], [ErrUnsupportedType],
-// [ErrNoProvider], [*EncryptKeyError], [*DecryptKeyError], [ErrDecryptValue]
+// [ErrNoProvider], [ErrNoTokenVault], [*FieldError] (the error of one
+// value, with its expression and rank), [*EncryptKeyError],
+// [*DecryptKeyError], [ErrDecryptValue]
 // (one opaque error for any malformed or tampered value),
 // [*ContextMismatchError] and [*ContextFromError] (a ContextFrom expression
 // that does not select one scalar in clear). The cause of a key error, such as an AWS KMS
@@ -146,6 +161,7 @@ type DataMasker struct {
 	codecSet  bool          // WithJSONCodec was given
 	cache     *compileCache // compiled expressions and masks; nil disables caching
 	binding   bindDefaults  // WithBindFields, WithContextFrom
+	vault     TokenVault    // WithTokenVault
 }
 
 // New returns a DataMasker configured by opts. Erase needs no option;
@@ -163,8 +179,9 @@ func New(opts ...Option) (*DataMasker, error) {
 	return m, nil
 }
 
-// newCallConfig applies opts for operation op ("erase", "encrypt" or
-// "decrypt") and rejects options that do not apply to it.
+// newCallConfig applies opts for operation op ("erase", "encrypt",
+// "decrypt", "tokenize" or "detokenize") and rejects options that do not
+// apply to it.
 func newCallConfig(op string, opts []CallOption) (*callConfig, error) {
 	c := &callConfig{}
 	for _, o := range opts {
@@ -175,7 +192,12 @@ func newCallConfig(op string, opts []CallOption) (*callConfig, error) {
 			return nil, err
 		}
 	}
+	if c.tokens && op != "tokenize" && op != "detokenize" {
+		return nil, errors.New("datamask: " + op + ": TokenFields and Tenant apply only to Tokenize and Detokenize")
+	}
 	switch op {
+	case "tokenize", "detokenize":
+		return c, checkTokenConfig(op, c)
 	case "erase":
 		if c.contextSet {
 			return nil, errors.New("datamask: erase: EncryptionContext applies only to Encrypt and Decrypt")

@@ -13,7 +13,6 @@ import (
 	"io"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -311,23 +310,6 @@ func (e *decryptValueError) Unwrap() []error {
 	return []error{ErrDecryptValue, e.cause}
 }
 
-// fieldError wraps the error of one selected value with its expression and
-// its rank among that expression's matches, never the value.
-type fieldError struct {
-	op    string // "encrypt" or "decrypt"
-	expr  string
-	match int // 1-based, in document order
-	err   error
-}
-
-func (e *fieldError) Error() string {
-	msg := strings.TrimPrefix(e.err.Error(), "datamask: ")
-	msg = strings.TrimPrefix(msg, e.op+": ")
-	return "datamask: " + e.op + ": field " + strconv.Quote(e.expr) + " (match " + strconv.Itoa(e.match) + "): " + msg
-}
-
-func (e *fieldError) Unwrap() error { return e.err }
-
 // checkContext refuses an encryption context the AWS Encryption SDK cannot
 // bind: empty keys, keys reserved by the SDK, and text that is not UTF-8
 // (the Go counterpart of Powertools' non-string context values). Keys are
@@ -386,62 +368,23 @@ func checkContextSize(ec map[string]string, extra int) error {
 // Encryption SDK reserves for itself.
 const reservedContextPrefix = "aws-crypto-"
 
-// selected is one value to encrypt or decrypt: its node and the index of
-// the expression that selected it, with its rank among that expression's
-// values.
-type selected struct {
-	node  int
-	expr  int
-	match int
-}
-
-// selectValues resolves cfg.fields in d and returns the outermost selected
-// values in document order. A value selected by several expressions is
-// attributed to the first of them or, when cfg.canon is set (BindFields),
-// to the one whose canonical text sorts first, whatever their order. With
-// messages (decrypt), a filter
-// selector also selects its candidates that hold an encrypted message,
-// which is what it selected on encrypt.
-func (m *DataMasker) selectValues(d *jsontext.Doc, cfg *callConfig, messages bool) ([]selected, error) {
-	var also func(int) bool
+// fieldValues selects the values of cfg.fields to encrypt or decrypt in
+// d: the outermost values, in document order. A value selected by several
+// expressions is attributed to the first of them or, when cfg.canon is set
+// (BindFields), to the one whose canonical text sorts first, whatever
+// their order. With messages (decrypt), a filter selector also selects
+// its candidates that hold an encrypted message, which is what it
+// selected on encrypt.
+func (m *DataMasker) fieldValues(d *jsontext.Doc, cfg *callConfig, messages bool) ([]selected, error) {
+	var how selection
 	if messages {
-		also = func(n int) bool { return holdsMessage(d, n) }
+		how.also = func(n int) bool { return holdsMessage(d, n) }
 	}
-	var sel []selected
-	err := m.resolve(d, cfg.fields, cfg, also, func(i int, nodes []int) {
-		if len(nodes) > 256 {
-			sel = slices.Grow(sel, len(nodes)) // once, not by appends
-		}
-		for _, n := range nodes {
-			sel = append(sel, selected{node: n, expr: i})
-		}
-	})
-	if err != nil {
-		return nil, err
-	}
-	slices.SortStableFunc(sel, func(a, b selected) int {
-		if a.node != b.node || cfg.canon == nil {
-			return a.node - b.node
-		}
+	if cfg.canon != nil {
 		// Bound to the expression whose canonical text sorts first.
-		return strings.Compare(cfg.canon[a.expr], cfg.canon[b.expr])
-	})
-	kept := sel[:0]
-	for _, s := range sel {
-		if len(kept) > 0 {
-			last := kept[len(kept)-1]
-			if last.node == s.node || d.Contains(last.node, s.node) {
-				continue
-			}
-		}
-		kept = append(kept, s)
+		how.tie = func(a, b int) int { return strings.Compare(cfg.canon[a], cfg.canon[b]) }
 	}
-	ranks := make([]int, len(cfg.fields))
-	for i := range kept {
-		ranks[kept[i].expr]++
-		kept[i].match = ranks[kept[i].expr]
-	}
-	return kept, nil
+	return m.selectValues(d, cfg.fields, cfg, how)
 }
 
 func (m *DataMasker) encrypt(ctx context.Context, doc []byte, cfg *callConfig) ([]byte, error) {
@@ -486,7 +429,7 @@ func (m *DataMasker) encryptTo(ctx context.Context, out sink, doc []byte, cfg *c
 		_, _ = out.Write(appendQuotedBase64(nil, msg))
 		return nil
 	}
-	sel, err := m.selectValues(d, cfg, false)
+	sel, err := m.fieldValues(d, cfg, false)
 	if err != nil {
 		return err
 	}
@@ -494,76 +437,15 @@ func (m *DataMasker) encryptTo(ctx context.Context, out sink, doc []byte, cfg *c
 	if err != nil {
 		return err
 	}
-
-	// Values are encrypted a chunk at a time, in parallel. Each worker
-	// appends the quoted base64 of its messages to its own arena; texts
-	// are located by offsets until the chunk is done, then written in
-	// document order. Memory stays that of one chunk, whatever the number
-	// of values.
-	type loc struct{ worker, start, end int }
-	var (
-		src    = d.Source()
-		pos    int
-		arenas = make([][]byte, parallel.Workers(len(sel)))
-		locs   []loc
-	)
-	for len(sel) > 0 {
-		part := sel[:chunkLen(d, sel)]
-		sel = sel[len(part):]
-		partECs := ecs[:len(part)]
-		ecs = ecs[len(part):]
-		for i := range arenas {
-			arenas[i] = arenas[i][:0]
-		}
-		locs = slices.Grow(locs[:0], len(part))[:len(part)]
-		err = parallel.Do(ctx, len(part), len(arenas), func(ctx context.Context, w, i int) error {
-			s := part[i]
-			msg, err := m.provider.Encrypt(ctx, d.Raw(s.node), partECs[i])
-			if err != nil {
-				return &fieldError{op: "encrypt", expr: cfg.fields[s.expr], match: s.match, err: err}
-			}
-			start := len(arenas[w])
-			arenas[w] = appendQuotedBase64(arenas[w], msg)
-			locs[i] = loc{w, start, len(arenas[w])}
-			return nil
-		})
+	// Each value's quoted base64 message, in parallel, a chunk at a time.
+	t := newEachValue(d, "encrypt", cfg.fields, len(sel), func(ctx context.Context, _, k int, s selected, arena []byte) ([]byte, []byte, error) {
+		msg, err := m.provider.Encrypt(ctx, d.Raw(s.node), ecs[k])
 		if err != nil {
-			return err
+			return arena, nil, err
 		}
-		for i, s := range part {
-			start, end := d.Span(s.node)
-			l := locs[i]
-			_, _ = out.Write(src[pos:start])
-			if _, err := out.Write(arenas[l.worker][l.start:l.end]); err != nil {
-				return err // the writer failed: stop the work
-			}
-			pos = end
-		}
-	}
-	_, err = out.Write(src[pos:])
-	return err
-}
-
-// Bounds of a chunk of values processed together by Encrypt and Decrypt.
-const (
-	chunkValues = 1024
-	chunkBytes  = 4 << 20
-)
-
-// chunkLen returns how many values of sel, at least one, make the next
-// chunk: at most chunkValues values, and no more than chunkBytes of JSON
-// text past the first value.
-func chunkLen(d *jsontext.Doc, sel []selected) int {
-	n, size := 0, 0
-	for n < len(sel) && n < chunkValues {
-		start, end := d.Span(sel[n].node)
-		size += end - start
-		if n > 0 && size > chunkBytes {
-			break
-		}
-		n++
-	}
-	return n
+		return appendQuotedBase64(arena, msg), nil, nil
+	})
+	return splice(ctx, out, d, sel, t, nil)
 }
 
 func (m *DataMasker) decrypt(ctx context.Context, doc []byte, cfg *callConfig) ([]byte, error) {
@@ -611,7 +493,7 @@ func (m *DataMasker) decryptTo(ctx context.Context, out sink, doc []byte, cfg *c
 	// expressions covered on encrypt: they are checked against the result,
 	// which is then made whole before it is written.
 	var unmatched []string
-	sel, err := m.selectValues(d, &callConfig{fields: cfg.fields, canon: cfg.canon, allowMissing: true, missing: &unmatched}, true)
+	sel, err := m.fieldValues(d, &callConfig{fields: cfg.fields, canon: cfg.canon, allowMissing: true, missing: &unmatched}, true)
 	if err != nil {
 		return err
 	}
@@ -645,52 +527,15 @@ func (m *DataMasker) decryptTo(ctx context.Context, out sink, doc []byte, cfg *c
 }
 
 // writeDecrypted writes d with the values of sel, under the encryption
-// contexts ecs, decrypted to out, a chunk of values at a time. If regions is not nil, it gets the span in the
-// output of each decrypted value (out must then be an *appendWriter that
-// was empty).
+// contexts ecs, decrypted to out, a chunk of values at a time. If regions
+// is not nil, it gets the span in the output of each decrypted value.
 func (m *DataMasker) writeDecrypted(ctx context.Context, out sink, d *jsontext.Doc, sel []selected, ecs []map[string]string, cfg *callConfig, regions *[][2]int) error {
-	var (
-		src     = d.Source()
-		pos     int
-		written int
-		texts   [][]byte
-		scratch = make([][]byte, parallel.Workers(len(sel)))
-	)
-	for len(sel) > 0 {
-		part := sel[:chunkLen(d, sel)]
-		sel = sel[len(part):]
-		partECs := ecs[:len(part)]
-		ecs = ecs[len(part):]
-		texts = slices.Grow(texts[:0], len(part))[:len(part)]
-		err := parallel.Do(ctx, len(part), len(scratch), func(ctx context.Context, w, i int) error {
-			s := part[i]
-			pt, err := m.decryptValue(ctx, d, s.node, &scratch[w], partECs[i])
-			if err != nil {
-				return &fieldError{op: "decrypt", expr: cfg.fields[s.expr], match: s.match, err: err}
-			}
-			texts[i] = pt
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		for i, s := range part {
-			start, end := d.Span(s.node)
-			_, _ = out.Write(src[pos:start])
-			written += start - pos
-			if regions != nil {
-				*regions = append(*regions, [2]int{written, written + len(texts[i])})
-			}
-			if _, err := out.Write(texts[i]); err != nil {
-				return err // the writer failed: stop the work
-			}
-			written += len(texts[i])
-			texts[i] = nil
-			pos = end
-		}
-	}
-	_, err := out.Write(src[pos:])
-	return err
+	scratch := make([][]byte, parallel.Workers(len(sel))) // decoded messages, per worker
+	t := newEachValue(d, "decrypt", cfg.fields, len(sel), func(ctx context.Context, w, k int, s selected, arena []byte) ([]byte, []byte, error) {
+		pt, err := m.decryptValue(ctx, d, s.node, &scratch[w], ecs[k])
+		return arena, pt, err
+	})
+	return splice(ctx, out, d, sel, t, regions)
 }
 
 // uncovered returns the expressions of exprs that select nothing inside the

@@ -2,6 +2,7 @@ package datamask
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -130,19 +131,13 @@ func parseDoc(doc []byte) (*jsontext.Doc, error) {
 	return d, nil
 }
 
-// target is a value to erase and the index of its masker.
-type target struct {
-	node int
-	rule int
-}
-
 func (m *DataMasker) erase(doc []byte, cfg *callConfig) ([]byte, error) {
 	p, err := m.planErase(doc, cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer p.release()
-	if len(p.kept) == 0 {
+	if len(p.sel) == 0 {
 		return slices.Clone(doc), nil
 	}
 	// Masks are at most a few bytes longer than the values they replace,
@@ -174,13 +169,16 @@ func (m *DataMasker) EraseTo(w io.Writer, doc []byte, opts ...CallOption) error 
 	return bw.Flush()
 }
 
-// erasePlan is an erase ready to write: the document, its index, and the
-// outermost values to mask with their maskers.
+// erasePlan is an erase ready to write: the document, its index, the
+// outermost values to mask and their maskers. It is the pipeline's
+// transform for Erase: masks need no preparation, and are written
+// straight to the output.
 type erasePlan struct {
 	d        *jsontext.Doc
-	maskers  []*masker
-	kept     []target // in document order, none inside another
-	leafwise bool     // mask leaf by leaf (a mask option or rules)
+	maskers  []*masker  // one, or one per rule (expression) with rules
+	sel      []selected // in document order, none inside another
+	leafwise bool       // mask leaf by leaf (a mask option or rules)
+	scratch  []byte
 }
 
 func (p *erasePlan) release() { p.d.Release() }
@@ -201,14 +199,7 @@ func (m *DataMasker) planErase(doc []byte, cfg *callConfig) (*erasePlan, error) 
 }
 
 func (m *DataMasker) plan(d *jsontext.Doc, cfg *callConfig) (*erasePlan, error) {
-	var (
-		err      error
-		maskers  []*masker
-		names    []string   // per rule: the expression, for conflict messages
-		rules    []MaskRule // per rule, to tell equal rules from different ones
-		targets  []target
-		leafwise bool
-	)
+	p := &erasePlan{d: d}
 	switch {
 	case cfg.rules != nil:
 		exprs := make([]string, 0, len(cfg.rules))
@@ -221,109 +212,94 @@ func (m *DataMasker) plan(d *jsontext.Doc, cfg *callConfig) (*erasePlan, error) 
 			if err != nil {
 				return nil, err
 			}
-			maskers, names, rules = append(maskers, mk), append(names, e), append(rules, cfg.rules[e])
+			p.maskers = append(p.maskers, mk)
 		}
-		leafwise = true
-		if targets, err = m.resolveTargets(d, exprs, true, cfg); err != nil {
+		p.leafwise = true
+		// The same value selected by two rules that differ is an error.
+		sel, err := m.selectValues(d, exprs, cfg, selection{same: func(a, b int) error {
+			if cfg.rules[exprs[a]] == cfg.rules[exprs[b]] {
+				return nil
+			}
+			return fmt.Errorf("datamask: erase: masking rules %q and %q select the same value with different rules: make them select different values or give them the same rule",
+				exprs[a], exprs[b])
+		}})
+		if err != nil {
 			return nil, err
 		}
+		p.sel = sel
 	default:
 		mk := defaultMasker
 		if cfg.mask != nil {
+			var err error
 			if mk, err = m.masker(*cfg.mask, cfg.maskFrom); err != nil {
 				return nil, err
 			}
-			leafwise = true
+			p.leafwise = true
 		}
-		maskers = []*masker{mk}
+		p.maskers = []*masker{mk}
 		if !cfg.fieldsSet {
-			targets = []target{{node: 0}}
+			p.sel = []selected{{node: 0, match: 1}}
 			break
 		}
-		if targets, err = m.resolveTargets(d, cfg.fields, false, cfg); err != nil {
+		sel, err := m.selectValues(d, cfg.fields, cfg, selection{})
+		if err != nil {
 			return nil, err
 		}
+		p.sel = sel
 	}
-	p := &erasePlan{d: d, maskers: maskers, leafwise: leafwise}
-	if len(targets) == 0 {
-		return p, nil
-	}
-
-	// Keep the outermost targets; the same value selected by two rules
-	// that differ is an error.
-	slices.SortStableFunc(targets, func(a, b target) int { return a.node - b.node })
-	kept := targets[:0]
-	for _, t := range targets {
-		if len(kept) > 0 {
-			last := kept[len(kept)-1]
-			if last.node == t.node {
-				if last.rule != t.rule && rules[last.rule] != rules[t.rule] {
-					return nil, fmt.Errorf("datamask: erase: masking rules %q and %q select the same value with different rules: make them select different values or give them the same rule",
-						names[last.rule], names[t.rule])
-				}
-				continue
-			}
-			if d.Contains(last.node, t.node) {
-				continue
-			}
-		}
-		kept = append(kept, t)
-	}
-	p.kept = kept
 	return p, nil
 }
 
 // write writes the document with the planned values masked to w.
 func (p *erasePlan) write(w sink) {
-	d := p.d
-	src := d.Source()
-	pos := 0
-	var scratch []byte
-	put := func(n int, mk *masker) {
-		s, e := d.Span(n)
-		_, _ = w.Write(src[pos:s])
-		mk.write(w, src[s:e], &scratch)
-		pos = e
-	}
-	for _, t := range p.kept {
-		mk := p.maskers[t.rule]
-		n := t.node
-		switch {
-		case !p.leafwise && d.Kind(n) == jsontext.Array:
-			d.Elements(n, func(e int) bool { put(e, defaultMasker); return true })
-		case !p.leafwise:
-			put(n, defaultMasker)
-		case d.Kind(n).IsContainer():
-			for v, end := n, d.Next(n); v < end; v = d.Step(v) {
-				if !d.IsKey(v) && !d.Kind(v).IsContainer() {
-					put(v, mk)
-				}
-			}
-		default:
-			put(n, mk)
-		}
-	}
-	_, _ = w.Write(src[pos:])
+	// Masks are written as they are made: the pipeline has nothing to
+	// cancel, and no error but w's, which w keeps.
+	_ = splice(context.Background(), w, p.d, p.sel, p, nil)
 }
 
-// resolveTargets selects every expression in d and returns the selected
-// nodes with the index of their rule (the expression's index when perRule,
-// else 0). It applies the missing-field policy of cfg.
-func (m *DataMasker) resolveTargets(d *jsontext.Doc, exprs []string, perRule bool, cfg *callConfig) ([]target, error) {
-	var targets []target
-	err := m.resolve(d, exprs, cfg, nil, func(i int, nodes []int) {
-		r := 0
-		if perRule {
-			r = i
+func (p *erasePlan) chunk(sel []selected) int                       { return len(sel) }
+func (p *erasePlan) prepare(context.Context, int, []selected) error { return nil }
+
+func (p *erasePlan) put(w sink, i int) error {
+	d := p.d
+	n := p.sel[i].node
+	mk := defaultMasker
+	switch {
+	case len(p.maskers) > 1:
+		mk = p.maskers[p.sel[i].expr]
+	case p.leafwise:
+		mk = p.maskers[0]
+	}
+	k := d.Kind(n)
+	if !k.IsContainer() || (!p.leafwise && k == jsontext.Object) {
+		p.mask(w, mk, n)
+		return nil
+	}
+	// An array's elements (default mask) or a container's leaves (a mask
+	// option or rules), with the bytes between them.
+	src := d.Source()
+	pos, end := d.Span(n)
+	next := d.Step // leaf by leaf
+	if !p.leafwise {
+		next = d.Next // element by element
+	}
+	for v, stop := d.Step(n), d.Next(n); v < stop; v = next(v) {
+		if p.leafwise && (d.IsKey(v) || d.Kind(v).IsContainer()) {
+			continue
 		}
-		if len(nodes) > 256 {
-			targets = slices.Grow(targets, len(nodes)) // once, not by appends
-		}
-		for _, n := range nodes {
-			targets = append(targets, target{node: n, rule: r})
-		}
-	})
-	return targets, err
+		s, e := d.Span(v)
+		_, _ = w.Write(src[pos:s])
+		p.mask(w, mk, v)
+		pos = e
+	}
+	_, _ = w.Write(src[pos:end])
+	return nil
+}
+
+// mask writes the mask of node v.
+func (p *erasePlan) mask(w sink, mk *masker, v int) {
+	s, e := p.d.Span(v)
+	mk.write(w, p.d.Source()[s:e], &p.scratch)
 }
 
 // resolve compiles each expression (through the cache), selects it in d and

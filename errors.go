@@ -20,6 +20,10 @@ var (
 	// without [WithProvider].
 	ErrNoProvider = errors.New("datamask: no encryption provider configured (use WithProvider)")
 
+	// ErrNoTokenVault is returned by Tokenize and Detokenize on a
+	// DataMasker built without [WithTokenVault].
+	ErrNoTokenVault = errors.New("datamask: no token vault configured (use WithTokenVault)")
+
 	// ErrDecryptValue is returned when a value selected for decryption is not
 	// an encrypted message, is not valid base64, or was altered: one opaque
 	// error for every malformed or tampered message.
@@ -147,3 +151,24 @@ func (e *ContextFromError) Error() string {
 	return "datamask: context " + strconv.Quote(e.Name) + " from " + strconv.Quote(e.Expression) + " " + e.Reason +
 		": it must select exactly one string, number or boolean that is not encrypted"
 }
+
+// FieldError is the error of one selected value: Encrypt, Decrypt,
+// Tokenize and Detokenize wrap the error of a value (a provider's or a
+// token vault's, a type the operation refuses) with the expression that
+// selected it and its rank among that expression's values, never the
+// value itself. Err, such as a [*DecryptKeyError] or a token vault's
+// error, stays reachable with [errors.Is] and [errors.As].
+type FieldError struct {
+	Op         string // "encrypt", "decrypt", "tokenize" or "detokenize"
+	Expression string // the expression, as given
+	Match      int    // the value's rank among the expression's values, from 1, in document order
+	Err        error
+}
+
+func (e *FieldError) Error() string {
+	msg := strings.TrimPrefix(e.Err.Error(), "datamask: ")
+	msg = strings.TrimPrefix(msg, e.Op+": ")
+	return "datamask: " + e.Op + ": field " + strconv.Quote(e.Expression) + " (match " + strconv.Itoa(e.Match) + "): " + msg
+}
+
+func (e *FieldError) Unwrap() error { return e.Err }

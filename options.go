@@ -70,7 +70,8 @@ func WithJSONCodec(marshal func(any) ([]byte, error), unmarshal func([]byte, any
 	})
 }
 
-// A CallOption configures one call to Erase, Encrypt or Decrypt. Options
+// A CallOption configures one call to Erase, Encrypt, Decrypt, Tokenize or
+// Detokenize. Options
 // that do not apply to the operation, or that conflict with each other, make
 // the call fail with an error that says which.
 type CallOption interface {
@@ -95,6 +96,10 @@ type callConfig struct {
 	bind         bool          // BindFields
 	contextFrom  []contextFrom // ContextFrom pairs
 	canon        []string      // with bind: the canonical text of each field
+	tokens       bool          // TokenFields or Tenant given
+	policies     []string      // TokenFields: the policy of each field
+	tenant       string        // Tenant
+	tenantSet    bool
 }
 
 // Fields selects the values to act on with JSONPath expressions: RFC 9535

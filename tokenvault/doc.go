@@ -9,7 +9,12 @@
 // KMS keys of package awskms) and policies ([BuiltinPolicies],
 // [NewPolicy] or [ParsePolicies]); [Open] the [Vault], then call
 // [Vault.Tokenize] and [Vault.Detokenize], or their batch forms for up to
-// [MaxBatch] values per call. A Vault is safe for concurrent use.
+// [MaxBatch] values per call. A Vault is safe for concurrent use. To
+// tokenize the fields of JSON documents, give the Vault to
+// datamask.WithTokenVault and call datamask.DataMasker.Tokenize and
+// Detokenize: a Vault is a datamask.TokenVault. Records are encrypted and
+// decrypted on every core; a panic of the provider is raised again in the
+// caller's goroutine, and once ctx is done no further record is started.
 //
 // # Tenants and policies
 //

@@ -77,7 +77,7 @@ func (v *Vault) Import(ctx context.Context, tenant, policy string, pairs []Impor
 	}
 	recs := make([]Record, len(pending))
 	perr := make([]error, len(pending))
-	parallel(len(pending), func(k int) {
+	err = forEach(ctx, len(pending), func(k int) {
 		i := pending[k]
 		pl := payload{token: pairs[i].Token, created: now, expires: expires, meta: cfg.meta, value: pairs[i].Value}
 		ct, err := v.provider.Encrypt(ctx, pl.marshal(), ec)
@@ -90,6 +90,9 @@ func (v *Vault) Import(ctx context.Context, tenant, policy string, pairs []Impor
 			recs[k].Fingerprint = ps.fingerprint(tenant, pairs[i].Value)
 		}
 	})
+	if err != nil {
+		return nil, err
+	}
 	for _, e := range perr {
 		if e != nil {
 			return nil, fmt.Errorf("tokenvault: encrypting a record: %w", e)

@@ -3,11 +3,14 @@ package tokenvault
 import (
 	"context"
 	"time"
+
+	"github.com/datamask/datamask"
 )
 
 // MaxBatch is the most values one batch call of the vault takes, and the
-// most records, keys or fingerprints one call of a [Store] receives.
-const MaxBatch = 1000
+// most records, keys or fingerprints one call of a [Store] receives: the
+// batch size of datamask.DataMasker's Tokenize and Detokenize.
+const MaxBatch = datamask.MaxTokenBatch
 
 // Key names one record: a token within a tenant and a policy. Tokens are
 // unique per tenant and policy, not across them. The vault keeps its own

@@ -22,6 +22,7 @@ import (
 	"github.com/datamask/datamask"
 	"github.com/datamask/datamask/esdk"
 	"github.com/datamask/datamask/ff1"
+	"github.com/datamask/datamask/internal/parallel"
 )
 
 // Encryption context keys of the vault's messages.
@@ -49,6 +50,10 @@ type Vault struct {
 	policies map[string]*policyState
 	now      func() time.Time
 }
+
+// A Vault is the token vault of datamask.DataMasker's Tokenize and
+// Detokenize (datamask.WithTokenVault); its MaxBatch is their batch size.
+var _ datamask.TokenVault = (*Vault)(nil)
 
 // policyState is a policy with its keys.
 type policyState struct {
@@ -517,7 +522,7 @@ func (v *Vault) tokenize(ctx context.Context, tenant, policy string, values []st
 		}
 		recs = recs[:len(pending)]
 		perr := make([]error, len(pending))
-		parallel(len(pending), func(k int) {
+		err := forEach(ctx, len(pending), func(k int) {
 			i := pending[k]
 			tok, err := ps.randomToken(values[i])
 			if err != nil {
@@ -535,6 +540,9 @@ func (v *Vault) tokenize(ctx context.Context, tenant, policy string, values []st
 				recs[k].Fingerprint = fps[i]
 			}
 		})
+		if err != nil {
+			return nil, nil, err
+		}
 		for _, e := range perr {
 			if e != nil {
 				return nil, nil, fmt.Errorf("tokenvault: encrypting a record: %w", e)
@@ -613,26 +621,16 @@ func (v *Vault) open(ctx context.Context, ec map[string]string, rec *Record) (*p
 	return p, nil
 }
 
-// parallel runs fn(0..n-1) on up to GOMAXPROCS goroutines.
-func parallel(n int, fn func(int)) {
+// forEach runs fn(0..n-1) on up to GOMAXPROCS goroutines (fewer for few
+// values) through the module's worker pool: once ctx is done no further
+// call starts and ctx's error is returned, and a panic of fn (a provider's,
+// a keyring's) is raised again in the caller's goroutine, with its value.
+func forEach(ctx context.Context, n int, fn func(int)) error {
 	workers := min(runtime.GOMAXPROCS(0), (n+31)/32)
-	if workers <= 1 {
-		for i := range n {
-			fn(i)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	chunk := (n + workers - 1) / workers
-	for w := range workers {
-		lo, hi := w*chunk, min(n, (w+1)*chunk)
-		wg.Go(func() {
-			for i := lo; i < hi; i++ {
-				fn(i)
-			}
-		})
-	}
-	wg.Wait()
+	return parallel.Do(ctx, n, workers, func(_ context.Context, _, i int) error {
+		fn(i)
+		return nil
+	})
 }
 
 // Detokenize returns the value of token in tenant under policy. It fails
@@ -692,7 +690,7 @@ func (v *Vault) DetokenizeBatch(ctx context.Context, tenant, policy string, toke
 	}
 	ec := recordContext(tenant, policy)
 	now := v.now()
-	parallel(len(keys), func(k int) {
+	err = forEach(ctx, len(keys), func(k int) {
 		i := idx[k]
 		rec := recs[k]
 		if rec == nil {
@@ -713,6 +711,9 @@ func (v *Vault) DetokenizeBatch(ctx context.Context, tenant, policy string, toke
 			values[i] = p.value
 		}
 	})
+	if err != nil {
+		return nil, nil, err
+	}
 	for _, e := range errs {
 		if errors.Is(e, context.Canceled) || errors.Is(e, context.DeadlineExceeded) {
 			return nil, nil, e
@@ -900,7 +901,7 @@ func (v *Vault) Forget(ctx context.Context, tenant string, values []string) (int
 		}
 		match := make([]bool, len(page))
 		errs := make([]error, len(page))
-		parallel(len(page), func(k int) {
+		err = forEach(ctx, len(page), func(k int) {
 			rec := &page[k]
 			p, err := v.open(ctx, recordContext(rec.Tenant, rec.Policy), rec)
 			if err != nil {
@@ -909,6 +910,9 @@ func (v *Vault) Forget(ctx context.Context, tenant string, values []string) (int
 			}
 			match[k] = wanted[p.value]
 		})
+		if err != nil {
+			return deleted, err
+		}
 		for k := range page {
 			if err := errs[k]; err != nil {
 				if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -985,13 +989,16 @@ func (v *Vault) Rewrap(ctx context.Context) (int, error) {
 		}
 		perr := make([]error, len(page))
 		done := make([]bool, len(page))
-		parallel(len(page), func(k int) {
+		err = forEach(ctx, len(page), func(k int) {
 			rec := &page[k]
 			if rec.Tenant == "" {
 				return // the vault's own, done above
 			}
 			done[k], perr[k] = v.rewrapOne(ctx, rec, recordContext(rec.Tenant, rec.Policy), "record")
 		})
+		if err != nil {
+			return n, err
+		}
 		for k := range page {
 			if perr[k] != nil {
 				return n, perr[k]

@@ -1,6 +1,7 @@
-// Command datamask erases, encrypts and decrypts the values of JSON
-// documents selected with JSONPath, the command-line face of package
-// datamask, and encrypts and decrypts DynamoDB items (package dbesdk).
+// Command datamask erases, encrypts, decrypts, tokenizes and detokenizes
+// the values of JSON documents selected with JSONPath, the command-line
+// face of package datamask; it encrypts and decrypts DynamoDB items
+// (package dbesdk) and manages token vaults (package tokenvault).
 //
 // Usage:
 //
@@ -13,6 +14,10 @@
 //	datamask item encrypt|decrypt --config FILE KEYS [--ndjson] [FILE]
 //	datamask branch-key create|version --branch-key-store TABLE --kms-key ARN ...
 //	datamask keygen  [-o FILE]
+//	datamask tokenize   -f PATH[=POLICY]... [--policy NAME] [--tenant T] [--vault URL]
+//	                    [--policies FILE] KEYS [--allow-missing] [--ndjson] [FILE]
+//	datamask detokenize -f PATH[=POLICY]... [--policy NAME] [--tenant T] [--vault URL]
+//	                    [--policies FILE] KEYS [--allow-missing] [--ndjson] [FILE]
 //	datamask vault   delete|forget|rewrap|sweep [--vault URL] KEYS [flags] [FILE]
 //	datamask serve   [--vault URL] KEYS [--listen ADDR] (--api-keys FILE | --issuer URL --audience ID) [flags]
 //	datamask serve apikey --name NAME --grant GRANT... [--append FILE]
@@ -58,6 +63,8 @@ var commands = []command{
 	{name: "item", summary: "encrypt or decrypt DynamoDB items (AWS Database Encryption SDK format)", run: runItem},
 	{name: "branch-key", summary: "create or rotate branch keys for 'item --branch-key-store' (hierarchical keyring)", run: runBranchKey},
 	{name: "keygen", summary: "generate a local AES key file for --aes-key", run: runKeygen},
+	{name: "tokenize", summary: "replace the selected values of JSON documents with tokens of a token vault", run: runTokenize},
+	{name: "detokenize", summary: "give back the values of tokens", run: runDetokenize},
 	{name: "vault", summary: "manage a token vault: delete, forget, rewrap, sweep, migrate, copy", run: runVault},
 	{name: "serve", summary: "serve the tokenization API (HTTP; API keys or OIDC/Cognito tokens; audited)", run: runServe},
 	{name: "audit", summary: "verify the hash-chained audit trail of datamask serve", run: runAudit},

@@ -78,9 +78,8 @@ func TestScripts(t *testing.T) {
 				ts.Check(err)
 				ts.Check(os.WriteFile(ts.MkAbs(args[2]), append(out, '\n'), 0o644))
 			},
-			"vaulttokenize":   vaultCmds["vaulttokenize"],
-			"vaultdetokenize": vaultCmds["vaultdetokenize"],
-			"sleep":           vaultCmds["sleep"],
+			"jsonstr": vaultCmds["jsonstr"],
+			"sleep":   vaultCmds["sleep"],
 			"vector": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 4 || neg {
 					ts.Fatalf("usage: vector MANIFEST ID POINTER OUT")

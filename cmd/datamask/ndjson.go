@@ -53,7 +53,14 @@ var batchPool = sync.Pool{New: func() any { return &batch{} }}
 // *lineError naming the line. fn must be safe for concurrent use; the line
 // it gets is only valid during the call.
 func streamNDJSON(r io.Reader, w io.Writer, fn func(line []byte) ([]byte, error)) error {
-	workers := runtime.GOMAXPROCS(0)
+	return streamNDJSONWorkers(r, w, runtime.GOMAXPROCS(0), batchLines, fn)
+}
+
+// streamNDJSONWorkers is streamNDJSON with the given number of workers and
+// of lines per batch (a worker's run of lines), for work that mostly waits
+// (a vault's commits) rather than computes: many small batches keep many
+// lines in flight.
+func streamNDJSONWorkers(r io.Reader, w io.Writer, workers, lines int, fn func(line []byte) ([]byte, error)) error {
 	jobs := make(chan *batch, workers)
 	order := make(chan *batch, 2*workers)
 	stop := make(chan struct{})
@@ -75,7 +82,7 @@ func streamNDJSON(r io.Reader, w io.Writer, fn func(line []byte) ([]byte, error)
 	go func() {
 		defer close(order)
 		defer close(jobs)
-		readErr <- readBatches(r, func(b *batch) bool {
+		readErr <- readBatches(r, lines, func(b *batch) bool {
 			select {
 			case order <- b:
 			case <-stop:
@@ -109,9 +116,9 @@ func streamNDJSON(r io.Reader, w io.Writer, fn func(line []byte) ([]byte, error)
 	return err
 }
 
-// readBatches splits r into batches of lines and hands each to send, which
-// returns false to stop reading.
-func readBatches(r io.Reader, send func(*batch) bool) error {
+// readBatches splits r into batches of at most maxLines lines and hands
+// each to send, which returns false to stop reading.
+func readBatches(r io.Reader, maxLines int, send func(*batch) bool) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	line := 0
 	b := newBatch(1)
@@ -138,7 +145,7 @@ func readBatches(r io.Reader, send func(*batch) bool) error {
 			line++
 			b.ends = append(b.ends, len(b.data))
 		}
-		full := len(b.data) >= batchBytes || len(b.ends) >= batchLines
+		full := len(b.data) >= batchBytes || len(b.ends) >= maxLines
 		if (full || err != nil) && len(b.ends) > 0 {
 			if !send(b) {
 				return nil

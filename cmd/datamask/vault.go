@@ -82,8 +82,8 @@ func openStore(ctx context.Context, e *env, raw string, keys esdk.Keyring) (toke
 
 const vaultUsage = `usage: datamask vault <command> [flags] [FILE]
 
-Manage a token vault: the store of tokenized values (tokenize and detokenize
-commands come with JSON document support).
+Manage a token vault: the store of tokenized values, which 'datamask
+tokenize' fills and 'datamask detokenize' reads.
 
 commands:
   delete   delete tokens (one per line of FILE or standard input) of one policy

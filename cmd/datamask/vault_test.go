@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"io"
@@ -9,26 +10,44 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rogpeppe/go-internal/testscript"
-
 	"github.com/datamask/datamask"
 	"github.com/datamask/datamask/tokenvault"
 	"github.com/datamask/datamask/tokenvault/boltstore"
+	"github.com/rogpeppe/go-internal/testscript"
 )
 
-// The tokenize and detokenize commands come later; until then the
-// transcripts fill and read vaults with these commands, through the
-// library:
+// Commands of the vault transcripts, which fill and read vaults with the
+// tokenize and detokenize commands:
 //
-//	vaulttokenize [-ttl D] [-tenant T] [-append LIST] FILE KEYFILE POLICY VALUE VAR
-//	    tokenizes VALUE into vault FILE and sets $VAR to the token (and
-//	    appends it as a line to LIST)
+//	jsonstr FILE KEY OUT
+//	    appends the string member KEY of the JSON object in FILE (a
+//	    token, say), and a newline, to OUT: the line vault delete reads
 //	sleep DURATION
-//	[!] vaultdetokenize [-tenant T] FILE KEYFILE POLICY TOKEN [WANT]
-//	    checks that TOKEN detokenizes to WANT (with !: that it does not)
+//
+// and, for the transcripts of the server stores (testdata/servers), which
+// open a vault URL in process:
+//
+//	vaulttokenize [-ttl D] [-tenant T] [-append LIST] URL KEYFILE POLICY VALUE VAR
+//	[!] vaultdetokenize [-tenant T] URL KEYFILE POLICY TOKEN [WANT]
 var vaultCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 	"vaulttokenize":   vaultTokenizeCmd,
 	"vaultdetokenize": vaultDetokenizeCmd,
+	"jsonstr": func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 3 {
+			ts.Fatalf("usage: jsonstr FILE KEY OUT")
+		}
+		var obj map[string]any
+		ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &obj))
+		s, ok := obj[args[1]].(string)
+		if !ok {
+			ts.Fatalf("%s has no string member %q", args[0], args[1])
+		}
+		f, err := os.OpenFile(ts.MkAbs(args[2]), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		ts.Check(err)
+		_, err = f.WriteString(s + "\n")
+		ts.Check(err)
+		ts.Check(f.Close())
+	},
 	"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
 		if neg || len(args) != 1 {
 			ts.Fatalf("usage: sleep DURATION")

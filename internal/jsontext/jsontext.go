@@ -458,3 +458,47 @@ func AppendQuote(dst []byte, s string) []byte {
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
+
+// IsNumber reports whether s is exactly one JSON number (RFC 8259: no
+// leading zeros, no '+', no surrounding whitespace).
+func IsNumber(s string) bool {
+	if s == "" {
+		return false
+	}
+	p := parser{src: []byte(s)}
+	end, err := p.number(0)
+	return err == nil && end == len(s)
+}
+
+// StrIsText reports whether string node i holds text: whether it decodes
+// without an unpaired UTF-16 surrogate escape ("\ud800" alone), which
+// [Doc.Str] can only replace with U+FFFD.
+func (d *Doc) StrIsText(i int) bool {
+	body, escaped := d.body(i)
+	if !escaped {
+		return true
+	}
+	for j := 0; j < len(body); j++ {
+		if body[j] != '\\' {
+			continue
+		}
+		if body[j+1] != 'u' {
+			j++ // a two-byte escape
+			continue
+		}
+		r := rune(hex4(body[j+2 : j+6]))
+		j += 5
+		if !utf16.IsSurrogate(r) {
+			continue
+		}
+		if r >= 0xDC00 || j+6 >= len(body) || body[j+1] != '\\' || body[j+2] != 'u' {
+			return false // a low surrogate first, or a high one alone
+		}
+		r2 := rune(hex4(body[j+3 : j+7]))
+		if r2 < 0xDC00 || r2 > 0xDFFF {
+			return false
+		}
+		j += 6
+	}
+	return true
+}

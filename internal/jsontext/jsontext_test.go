@@ -272,3 +272,38 @@ func TestTapeEstimate(t *testing.T) {
 		t.Errorf("tape of %d slots: estimate %d, capacity %d; want an estimate at least the length, within 30%%, and no growth", d.Len(), est, cap(d.tape))
 	}
 }
+
+func TestIsNumber(t *testing.T) {
+	for _, tt := range []struct {
+		s    string
+		want bool
+	}{
+		{"0", true}, {"-0", true}, {"12345678901234567890", true}, {"1.50", true}, {"-2.5e-3", true}, {"1E+9", true},
+		{"", false}, {"01", false}, {"+1", false}, {"1.", false}, {".5", false}, {"1e", false}, {" 1", false}, {"1 ", false},
+		{"0x10", false}, {"NaN", false}, {"-", false}, {"830-46-6789", false}, {"1_000", false},
+	} {
+		if got := IsNumber(tt.s); got != tt.want {
+			t.Errorf("IsNumber(%q) = %v, want %v", tt.s, got, tt.want)
+		}
+	}
+}
+
+func TestStrIsText(t *testing.T) {
+	for _, tt := range []struct {
+		json string
+		want bool
+	}{
+		{`"plain"`, true}, {`""`, true}, {`"\n\t\\u0041"`, true}, {`"\u0041\u00e9"`, true},
+		{`"\ud83d\ude00"`, true}, {`"a\uD83D\uDE00b"`, true}, {`"\\ud800"`, true},
+		{`"\ud800"`, false}, {`"\udc00"`, false}, {`"\ud800x"`, false}, {`"\ud800\u0041"`, false},
+		{`"\ud800\ud800"`, false}, {`"\ude00\ud83d"`, false}, {`"x\ud83d\ude00\ud800"`, false}, {`"\ud800\n"`, false},
+	} {
+		d, err := Parse([]byte(tt.json))
+		if err != nil {
+			t.Fatalf("Parse(%s): %v", tt.json, err)
+		}
+		if got := d.StrIsText(0); got != tt.want {
+			t.Errorf("StrIsText(%s) = %v, want %v", tt.json, got, tt.want)
+		}
+	}
+}

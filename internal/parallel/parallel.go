@@ -1,6 +1,7 @@
 // Package parallel runs one function over many values on a few goroutines,
-// the way datamask encrypts, decrypts (and will tokenize) the values a
-// document holds: [Do] is the one place that decides how work is shared,
+// the way datamask encrypts and decrypts the values a document holds (one
+// value per call) and tokenizes and detokenizes them (one vault batch per
+// call): [Do] is the one place that decides how work is shared,
 // when it stops and what happens to a panic.
 //
 // Its promises, whatever the number of values or workers:

@@ -67,6 +67,9 @@ var (
 	formatV1           = []byte("datamask tokenvault bolt v1")
 )
 
+// pageSize is the page size of new vault files.
+const pageSize = 8 << 10
+
 // An Option configures [Open].
 type Option interface {
 	apply(*config) error
@@ -120,6 +123,13 @@ func Open(path string, opts ...Option) (*Store, error) {
 		// commit (etcd's setting): fewer pages to write and sync per
 		// commit, and nothing a crash can leave inconsistent.
 		NoFreelistSync: true,
+		// Pages of 8 KiB for a new file (a file keeps the page size it
+		// was created with). Tokens are random keys, so a batch of 1,000
+		// dirties about 1,000 leaves, each written by one pwrite: twice
+		// the records per page means fewer pages per batch, and about
+		// 10% more tokens per second than 4 KiB pages on the reference
+		// machine (BenchmarkCommitCost says where the time goes).
+		PageSize: pageSize,
 	})
 	switch {
 	case errors.Is(err, bolterrors.ErrTimeout):
