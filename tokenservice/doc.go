@@ -24,6 +24,10 @@
 //     X-Datamask-Purpose: {"value"}, or {"last4"} where the policy or the
 //     caller's grant reveals only the last four letters or digits.
 //   - POST /v1/lookup, /v1/delete, /v1/forget.
+//   - POST /v1/documents/tokenize and /v1/documents/detokenize: the
+//     fields of a JSON document that JSONPath expressions select, per
+//     policy ({"fields": {"ssn": ["$.ssn"]}, "document": {...}}), through
+//     [datamask.DataMasker.Tokenize] and Detokenize.
 //   - GET /healthz, /readyz, /metrics (Prometheus text format).
 //
 // Errors are {"error": {"code", "message"}}, with a stable code (the Code

@@ -34,6 +34,8 @@ const (
 	CodeInvalidValue         = "invalid_value"          // 422: the policy's format cannot tokenize the value
 	CodeInvalidToken         = "invalid_token"          // 422: not a token of the policy's format
 	CodeNotRevealable        = "not_revealable"         // 422: too short to reveal its last four
+	CodeFieldNotFound        = "field_not_found"        // 422: a JSONPath expression selects nothing in the document
+	CodeUnsupportedType      = "unsupported_type"       // 422: a selected value\'s JSON type cannot be tokenized (a boolean; a number whose token is not one)
 	CodeTampered             = "tampered"               // 500: the record was altered in the store
 	CodeWrongKey             = "wrong_key"              // 500: the service's keys cannot decrypt the record
 	CodeInternal             = "internal"               // 500

@@ -299,7 +299,7 @@ func TestOpenAPIRoutes(t *testing.T) {
 		tokenservice.CodeExhausted, tokenservice.CodeExpired, tokenservice.CodeBodyTooLarge, tokenservice.CodeUnsupportedMedia,
 		tokenservice.CodeInvalidValue, tokenservice.CodeInvalidToken, tokenservice.CodeNotRevealable, tokenservice.CodeTampered,
 		tokenservice.CodeWrongKey, tokenservice.CodeInternal, tokenservice.CodeUnavailable, tokenservice.CodeTimeout,
-		tokenservice.CodeIdentityProviderDown,
+		tokenservice.CodeIdentityProviderDown, tokenservice.CodeFieldNotFound, tokenservice.CodeUnsupportedType,
 	} {
 		if !codes[c] {
 			t.Errorf("error code %q is not in the OpenAPI Error schema", c)

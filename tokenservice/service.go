@@ -260,15 +260,17 @@ func (s *Service) String() string { return "tokenservice.Service(" + s.vault.Str
 
 // Routes of the API, as the OpenAPI document lists them.
 const (
-	routeTokenize   = "/v1/tokenize"
-	routeDetokenize = "/v1/detokenize"
-	routeLookup     = "/v1/lookup"
-	routeDelete     = "/v1/delete"
-	routeForget     = "/v1/forget"
-	routeHealth     = "/healthz"
-	routeReady      = "/readyz"
-	routeProm       = "/metrics"
-	routeOpenAPI    = "/v1/openapi.json"
+	routeTokenize      = "/v1/tokenize"
+	routeDetokenize    = "/v1/detokenize"
+	routeLookup        = "/v1/lookup"
+	routeDelete        = "/v1/delete"
+	routeForget        = "/v1/forget"
+	routeDocTokenize   = "/v1/documents/tokenize"
+	routeDocDetokenize = "/v1/documents/detokenize"
+	routeHealth        = "/healthz"
+	routeReady         = "/readyz"
+	routeProm          = "/metrics"
+	routeOpenAPI       = "/v1/openapi.json"
 )
 
 // route is one route of the API.
@@ -293,6 +295,8 @@ func (s *Service) routeList() []route {
 		{http.MethodPost, routeLookup},
 		{http.MethodPost, routeDelete},
 		{http.MethodPost, routeForget},
+		{http.MethodPost, routeDocTokenize},
+		{http.MethodPost, routeDocDetokenize},
 		{http.MethodGet, routeHealth},
 		{http.MethodGet, routeReady},
 		{http.MethodGet, routeProm},
@@ -304,15 +308,17 @@ func (s *Service) routeList() []route {
 func (s *Service) routes() {
 	mux := http.NewServeMux()
 	handlers := map[string]http.HandlerFunc{
-		routeTokenize:   s.op(routeTokenize, OpTokenize, s.tokenize),
-		routeDetokenize: s.op(routeDetokenize, OpDetokenize, s.detokenize),
-		routeLookup:     s.op(routeLookup, OpLookup, s.lookup),
-		routeDelete:     s.op(routeDelete, OpDelete, s.delete),
-		routeForget:     s.op(routeForget, OpForget, s.forget),
-		routeHealth:     s.plain(routeHealth, s.health),
-		routeReady:      s.plain(routeReady, s.readiness),
-		routeProm:       s.plain(routeProm, s.serveMetrics),
-		routeOpenAPI:    s.plain(routeOpenAPI, s.serveOpenAPI),
+		routeTokenize:      s.op(routeTokenize, OpTokenize, s.tokenize),
+		routeDetokenize:    s.op(routeDetokenize, OpDetokenize, s.detokenize),
+		routeLookup:        s.op(routeLookup, OpLookup, s.lookup),
+		routeDelete:        s.op(routeDelete, OpDelete, s.delete),
+		routeForget:        s.op(routeForget, OpForget, s.forget),
+		routeDocTokenize:   s.op(routeDocTokenize, OpTokenize, s.documentTokenize),
+		routeDocDetokenize: s.op(routeDocDetokenize, OpDetokenize, s.documentDetokenize),
+		routeHealth:        s.plain(routeHealth, s.health),
+		routeReady:         s.plain(routeReady, s.readiness),
+		routeProm:          s.plain(routeProm, s.serveMetrics),
+		routeOpenAPI:       s.plain(routeOpenAPI, s.serveOpenAPI),
 	}
 	for _, rt := range s.routeList() {
 		h := handlers[rt.path]

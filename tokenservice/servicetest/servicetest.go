@@ -131,6 +131,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) *Harness) {
 		{"Lookup", testLookup},
 		{"Delete", testDelete},
 		{"Forget", testForget},
+		{"Documents", testDocuments},
 		{"BadRequests", testBadRequests},
 		{"Operations", testOperations},
 		{"AuditTrail", testAuditTrail},

@@ -493,3 +493,51 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// testDocuments: the fields of a JSON document, tokenized and given back,
+// with the reveal caps of each policy, audited.
+func testDocuments(t *testing.T, c *client) {
+	doc := json.RawMessage(`{"id": 20000000000000000001, "name": "Ana", "ssn": "123-45-6789", "card": "4111-1111-1111-4242", "note": "kept"}`)
+	c.remember("123-45-6789", "4111-1111-1111-4242")
+	fields := map[string][]string{"ssn": {"$.ssn"}, "card": {"$.card"}}
+	a := c.post(Admin, "/v1/documents/tokenize", map[string]any{"fields": fields, "document": doc})
+	c.want(a, http.StatusOK, "", "tokenize a document")
+	out, _ := a.body["document"].(map[string]any)
+	ssn, _ := out["ssn"].(string)
+	card, _ := out["card"].(string)
+	if ssn == "" || ssn == "123-45-6789" || !strings.HasSuffix(ssn, "6789") || card == "" || card == "4111-1111-1111-4242" || out["note"] != "kept" {
+		t.Fatalf("tokenized document %s", a.raw)
+	}
+	c.remember(ssn, card)
+	if !strings.Contains(string(a.raw), "20000000000000000001") {
+		t.Errorf("the document's other values changed: %s", a.raw)
+	}
+	lines := len(c.h.AuditLines())
+	a = c.post(Admin, "/v1/documents/detokenize", map[string]any{"fields": fields, "document": out}, tokenservice.PurposeHeader, "suite")
+	c.want(a, http.StatusOK, "", "detokenize a document")
+	back, _ := a.body["document"].(map[string]any)
+	if back["ssn"] != "123-45-6789" || back["card"] != "4242" {
+		t.Errorf("detokenized document %s: want the ssn in full, the card's last four (the card policy's cap)", a.raw)
+	}
+	got := c.wantAudit(c.auditSince(lines), "detokenize", "ok")
+	if len(got) == 1 {
+		if hs, _ := got[0]["token_hashes"].([]any); len(hs) != 2 || str(got[0]["purpose"]) != "suite" {
+			t.Errorf("audit line of a document detokenize: %v", got[0])
+		}
+	}
+	// Rights per policy: the tokenizer may not detokenize; support may
+	// not tokenize cards; no purpose, no detokenize.
+	c.want(c.post(Tokenizer, "/v1/documents/detokenize", map[string]any{"fields": fields, "document": out}, tokenservice.PurposeHeader, "suite"), http.StatusForbidden, tokenservice.CodeForbidden, "tokenizer detokenizes a document")
+	c.want(c.post(Support, "/v1/documents/tokenize", map[string]any{"fields": map[string][]string{"ssn": {"$.ssn"}}, "document": doc}), http.StatusForbidden, tokenservice.CodeForbidden, "support tokenizes a document")
+	c.want(c.post(Admin, "/v1/documents/detokenize", map[string]any{"fields": fields, "document": out}), http.StatusBadRequest, tokenservice.CodePurposeRequired, "document detokenize without purpose")
+	// Bad requests, nothing written.
+	before := c.h.Records()
+	c.want(c.post(Admin, "/v1/documents/tokenize", map[string]any{"fields": map[string][]string{"ssn": {"$.missing"}}, "document": doc}), http.StatusUnprocessableEntity, tokenservice.CodeFieldNotFound, "an expression that selects nothing")
+	c.want(c.post(Admin, "/v1/documents/tokenize", map[string]any{"fields": map[string][]string{"passport": {"$.ssn"}}, "document": doc}), http.StatusBadRequest, tokenservice.CodeUnknownPolicy, "an unknown policy")
+	c.want(c.post(Admin, "/v1/documents/tokenize", map[string]any{"fields": map[string][]string{"ssn": {"$[?("}}, "document": doc}), http.StatusBadRequest, tokenservice.CodeBadRequest, "a bad expression")
+	c.want(c.post(Admin, "/v1/documents/tokenize", map[string]any{"fields": map[string][]string{"opaque": {"$.flag"}}, "document": map[string]any{"flag": true}}), http.StatusUnprocessableEntity, tokenservice.CodeUnsupportedType, "a boolean")
+	c.want(c.post(Admin, "/v1/documents/tokenize", map[string]any{"fields": fields}), http.StatusBadRequest, tokenservice.CodeBadRequest, "no document")
+	if after := c.h.Records(); after != before {
+		t.Errorf("refused document calls wrote %d records", after-before)
+	}
+}
