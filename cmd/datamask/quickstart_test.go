@@ -7,20 +7,22 @@ import (
 	"testing"
 )
 
-// TestQuickstart runs the README quickstart commands on the sample files of
-// the repository's testdata folder.
+// TestQuickstart runs README quickstart commands, which the README must
+// show as they are run here, on the sample files of the repository's
+// testdata folder, and checks every byte of their output.
 func TestQuickstart(t *testing.T) {
+	text := readme(t)
 	customer, err := os.ReadFile("../../testdata/customer.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		args    []string
+		args    []string          // as the README shows them, from the repository's root
 		changes map[string]string // original text → erased text
 	}{
-		{[]string{"erase", "-f", "$.ssn", "../../testdata/customer.json"},
+		{[]string{"erase", "-f", "$.ssn", "testdata/customer.json"},
 			map[string]string{`"ssn": "123-45-6789"`: `"ssn": "*****"`}},
-		{[]string{"erase", "--rules", "../../testdata/rules.json", "../../testdata/customer.json"},
+		{[]string{"erase", "--rules", "testdata/rules.json", "testdata/customer.json"},
 			map[string]string{
 				`"ssn": "123-45-6789"`:                 `"ssn": "XXX-XX-XXXX"`,
 				`"email": "ana.silva@example.com"`:     `"email": "a****@example.com"`,
@@ -31,8 +33,16 @@ func TestQuickstart(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			readmeShows(t, text, tt.args...)
+			args := make([]string, len(tt.args))
+			for i, a := range tt.args {
+				if strings.HasPrefix(a, "testdata/") {
+					a = "../../" + a
+				}
+				args[i] = a
+			}
 			var stdout, stderr bytes.Buffer
-			if code := run(tt.args, &env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr}); code != 0 {
+			if code := run(args, &env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr}); code != 0 {
 				t.Fatalf("datamask %s = exit %d, %s", strings.Join(tt.args, " "), code, stderr.String())
 			}
 			want := string(customer)
@@ -50,8 +60,13 @@ func TestQuickstart(t *testing.T) {
 }
 
 // TestQuickstartItems runs the README's DynamoDB item commands: a local key,
-// then item encrypt and item decrypt of the sample item.
+// then item encrypt and item decrypt of the sample item, and checks the
+// item that comes back.
 func TestQuickstartItems(t *testing.T) {
+	text := readme(t)
+	readmeShows(t, text, "keygen", "-o", "/tmp/datamask.key")
+	readmeShows(t, text, "item", "encrypt", "--config", "testdata/users.json", "--aes-key", "/tmp/datamask.key", "testdata/user.json", ">", "/tmp/user.enc.json")
+	readmeShows(t, text, "item", "decrypt", "--config", "testdata/users.json", "--aes-key", "/tmp/datamask.key", "/tmp/user.enc.json")
 	dir := t.TempDir()
 	key := dir + "/datamask.key"
 	run1 := func(stdin string, args ...string) string {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -37,67 +36,28 @@ func TestSplitTokenField(t *testing.T) {
 	}
 }
 
-// TestQuickstartTokenize runs the first commands of the README's
-// Tokenization section as they are written there, with /tmp replaced by a
-// temporary directory: the document comes back, its selected values
-// tokenized in between.
+// TestQuickstartTokenize runs the README's Quickstart key block and then
+// the commands of its Tokens section as they are written there, with /tmp
+// replaced by a temporary directory: the document comes back, its
+// selected values tokenized in between.
 func TestQuickstartTokenize(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	text := readme(t)
 	customer, err := os.ReadFile("../../testdata/customer.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, ok := strings.Cut(string(readme), "\n## Tokenization\n")
-	if !ok {
-		t.Fatal("README.md has no Tokenization section")
-	}
-	block := regexp.MustCompile("(?s)```sh\n(.*?)```").FindStringSubmatch(section)
-	if block == nil {
-		t.Fatal("the Tokenization section has no sh block")
+	keyBlocks := shBlocks(readmeSection(t, text, "## Quickstart"))
+	tokenBlocks := shBlocks(readmeSection(t, text, "### Tokens"))
+	if len(keyBlocks) == 0 || len(tokenBlocks) == 0 {
+		t.Fatal("the README's Quickstart or its Tokens section has no sh block")
 	}
 	dir := t.TempDir()
-	var outputs []string
-	for _, line := range strings.Split(strings.ReplaceAll(block[1], "\\\n", " "), "\n") {
-		if line == "" {
-			continue
-		}
-		words := shellWords(t, line)
-		if len(words) < 3 || strings.Join(words[:3], " ") != "go run ./cmd/datamask" {
-			t.Fatalf("README command %q is not 'go run ./cmd/datamask ...'", line)
-		}
-		args, redirect := words[3:], ""
-		if n := len(args); n >= 2 && args[n-2] == ">" {
-			args, redirect = args[:n-2], args[n-1]
-		}
-		for i, a := range args {
-			a = strings.ReplaceAll(a, "/tmp/", dir+"/")
-			if strings.HasPrefix(a, "testdata/") {
-				a = "../../" + a
-			}
-			args[i] = a
-		}
-		var stdout, stderr bytes.Buffer
-		if code := run(args, &env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr}); code != 0 {
-			t.Fatalf("README: %s = exit %d, %s", line, code, stderr.String())
-		}
-		if redirect != "" {
-			path := strings.ReplaceAll(redirect, "/tmp/", dir+"/")
-			if !strings.HasPrefix(path, dir) {
-				t.Fatalf("README command %q writes outside /tmp", line)
-			}
-			if err := os.WriteFile(path, stdout.Bytes(), 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}
-		outputs = append(outputs, stdout.String())
+	keygen := runREADMEBlock(t, dir, keyBlocks[0])
+	outputs := runREADMEBlock(t, dir, tokenBlocks[0])
+	if len(keygen) != 1 || len(outputs) != 2 {
+		t.Fatalf("the README blocks have %d and %d commands, want keygen, then tokenize and detokenize", len(keygen), len(outputs))
 	}
-	if len(outputs) != 3 {
-		t.Fatalf("the README block has %d commands, want keygen, tokenize, detokenize", len(outputs))
-	}
-	tok, back := outputs[1], outputs[2]
+	tok, back := outputs[0], outputs[1]
 	for _, secret := range []string{"123-45-6789", "4111-1111-1111-1111", "ana.silva@example.com"} {
 		if strings.Contains(tok, secret) {
 			t.Errorf("tokenize output shows %q", secret)
@@ -114,41 +74,4 @@ func TestQuickstartTokenize(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "datamask-vault.db")); err != nil {
 		t.Errorf("no vault file: %v", err)
 	}
-}
-
-// shellWords splits a command line of the README: words separated by
-// spaces, single quotes as a POSIX shell reads them.
-func shellWords(t *testing.T, line string) []string {
-	t.Helper()
-	var words []string
-	var cur strings.Builder
-	inWord, quoted := false, false
-	for _, c := range line {
-		switch {
-		case quoted && c == '\'':
-			quoted = false
-		case quoted:
-			cur.WriteRune(c)
-		case c == '\'':
-			quoted, inWord = true, true
-		case c == ' ' || c == '\t':
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		case c == '"' || c == '$' || c == '\\' || c == '`':
-			t.Fatalf("README command %q: unquoted %q, which this test does not read as a shell would", line, c)
-		default:
-			cur.WriteRune(c)
-			inWord = true
-		}
-	}
-	if quoted {
-		t.Fatalf("README command %q: unterminated quote", line)
-	}
-	if inWord {
-		words = append(words, cur.String())
-	}
-	return words
 }
