@@ -74,7 +74,8 @@ func TestWriterFormsMemory(t *testing.T) {
 	}
 
 	// Encrypting allocates per message, so its total says little about
-	// its peak: that is measured on the command line (README, "Memory").
+	// its peak: that is measured on the command line (docs/performance.md,
+	// "One large document").
 	// Here the writer forms round-trip the document across many chunks.
 	var enc strings.Builder
 	if err := m.EncryptTo(context.Background(), &enc, doc, fields); err != nil {
