@@ -130,7 +130,7 @@ for m in "${modules[@]}"; do
 	(cd "$m" && go test -race -count=1 -timeout 20m ./...)
 done
 
-step "benchmarks (each runs once, to prove they work; see README for real runs)"
+step "benchmarks (each runs once, to prove they work; see docs/performance.md for real runs)"
 for m in "${modules[@]}"; do
 	(cd "$m" && go test -run '^$' -bench . -benchtime 1x -timeout 20m ./... >/dev/null)
 done

@@ -68,8 +68,8 @@
 // the raw AES keyring's 0.5-0.9 µs; through package dbesdk an item of 10
 // attributes (4 encrypted) costs some 35-50 µs each way with suite 0x6700,
 // and 1,000 items of distinct keys about 60-70 ms to write and read back,
-// where the Go DB-ESDK's hierarchical keyring takes 8.7 s (README.md,
-// Performance, has the commands and the conditions):
+// where the Go DB-ESDK's hierarchical keyring takes 8.7 s (docs/performance.md
+// has the commands and the conditions):
 //
 //	go test -run '^$' -bench BenchmarkKeyring ./hierarchy
 //	go test -run '^$' -bench BenchmarkHierarchy ./dbesdk

@@ -25,13 +25,6 @@ const keysUsage = `Keys (exactly one kind):
                        settings come from the AWS config chain (AWS_PROFILE, AWS_REGION,
                        AWS_ENDPOINT_URL_KMS, ...); permissions: kms:GenerateDataKey and
                        kms:Encrypt to encrypt, kms:Decrypt to decrypt
-  --kms-direct         with one --kms-key: values encrypted with KMS directly, each
-                       string the Plaintext of one KMS Encrypt call and stored as the
-                       base64 of its CiphertextBlob (AWS's guidance for Lambda, many
-                       tables of personal data). Reads what such services wrote; one KMS
-                       call per value and at most 4,096 bytes each, so for new data
-                       prefer --kms-key alone (envelope encryption). Permissions:
-                       kms:Encrypt to encrypt, kms:Decrypt to decrypt
   --aes-key FILE       a local AES key file (standard base64 of 16, 24 or 32 bytes, as
                        'datamask keygen' writes, mode 0600); no AWS account needed. A
                        file that group or others may read is refused (chmod 600 FILE),
@@ -39,6 +32,17 @@ const keysUsage = `Keys (exactly one kind):
   --key-namespace NS   the local key's namespace (default "datamask")
   --key-name NAME      the local key's name (default "default"); namespace and name are
                        written in each value and must be the same to decrypt
+`
+
+// cryptKeysUsage is keysUsage with --kms-direct, which only encrypt and
+// decrypt take.
+const cryptKeysUsage = keysUsage + `  --kms-direct         with one --kms-key: values encrypted with KMS directly, each
+                       string the Plaintext of one KMS Encrypt call and stored as the
+                       base64 of its CiphertextBlob (AWS's guidance for Lambda, many
+                       tables of personal data). Reads what such services wrote; one KMS
+                       call per value and at most 4,096 bytes each, so for new data
+                       prefer --kms-key alone (envelope encryption). Permissions:
+                       kms:Encrypt to encrypt, kms:Decrypt to decrypt
 `
 
 const encryptUsage = `usage: datamask encrypt [-f PATH]... KEYS [-c KEY=VALUE]... [--suite 0478|0578]
@@ -62,7 +66,7 @@ own message, in place; everything else keeps its exact bytes.
 ` + bindUsage + `  --ndjson          read one JSON document per line and write one per line, in
                     order, using every CPU core
 
-` + keysUsage + `
+` + cryptKeysUsage + `
 Exit status: 0 on success, 1 on failure, 2 on bad usage.
 
 Examples:
@@ -102,7 +106,7 @@ filters cannot tell encrypted values apart: select the strings without one.)
 ` + bindUsage + `  --ndjson          read one JSON document per line and write one per line, in
                     order, using every CPU core
 
-` + keysUsage + `
+` + cryptKeysUsage + `
 Exit status: 0 on success, 1 on failure, 2 on bad usage.
 
 Examples:

@@ -65,7 +65,7 @@ Server:
   --shutdown-timeout D how long requests under way may take to finish on SIGTERM
                        (default 30s)
 
-` + serveKeysUsage() + `
+` + keysUsage + `
 Every flag can be given in the environment instead: DATAMASK_ and its name in
 capitals with _ for - (DATAMASK_VAULT, DATAMASK_AES_KEY, DATAMASK_API_KEYS,
 DATAMASK_ISSUER, DATAMASK_LISTEN, ...); a flag on the command line wins.
@@ -105,22 +105,6 @@ Examples:
   datamask serve apikey --name orders --grant 'acme/card/tokenize,detokenize/last4' --append apikeys.jsonl
   datamask serve apikey --name ops --grant 'acme/*/tokenize,detokenize,lookup,delete,forget'
 `
-
-// serveKeysUsage is keysUsage without --kms-direct, which encrypts values
-// with KMS one by one and has no place in a vault.
-func serveKeysUsage() string {
-	var b strings.Builder
-	skip := false
-	for _, line := range strings.SplitAfter(keysUsage, "\n") {
-		if strings.HasPrefix(line, "  --") {
-			skip = strings.HasPrefix(line, "  --kms-direct")
-		}
-		if !skip {
-			b.WriteString(line)
-		}
-	}
-	return b.String()
-}
 
 // serveCmd is a parsed serve command line.
 type serveCmd struct {

@@ -73,9 +73,9 @@
 // GenerateDataKey and one Decrypt for the whole batch with a KMS provider.
 // Where KMS calls cost too much, sign items with a local key, or with the
 // AWS KMS Hierarchical keyring, whose branch keys are cached: measured
-// once beside this package (README, Tokenization), one KMS Decrypt for
-// 1,000 items written and none for reading them back, per branch key
-// and cache period, not per item.
+// by TestKMSCallsHierarchy (docs/tokenization.md has the table): in a new
+// process, 2 KMS calls to tokenize 1,000 values and 1 to detokenize them
+// (a branch key and the records' data key), not one per item.
 //
 // # Errors
 //
