@@ -5,12 +5,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
 
 	"github.com/datamask/datamask"
 	"github.com/datamask/datamask/tokenvault"
+	"github.com/datamask/datamask/tokenvault/dynamostore"
 )
 
 const tokenizeUsage = `usage: datamask tokenize -f PATH[=POLICY]... [--policy NAME] [--tenant T] [--vault URL]
@@ -78,6 +80,11 @@ tokenize. Write the result to standard output.
 
 A filter whose condition tests a tokenized value ('$.a[?(@.ssn == "...")]')
 sees its token: filter on values left in clear.
+
+The tokens of AWS's serverless tokenization sample detokenize in place, with
+--vault 'dynamodb://TABLE?layout=aws-sample&kms-key=ARN' (the sample's table
+and KMS key, read only, no KEYS), --tenant its Account_Id and the policy
+aws-sample; 'datamask vault copy' moves them into a datamask vault.
 
 ` + vaultFlagsUsage + `
 Exit status: 0 on success, 1 on failure (a token not in the vault, expired,
@@ -173,15 +180,26 @@ func runTokenOp(e *env, op, usage string, args []string) error {
 
 	ctx, stop := signalContext()
 	defer stop()
-	vault, closeStore, err := v.open(ctx, e)
-	if err != nil {
-		return err
+	var tv datamask.TokenVault
+	if u, err := url.Parse(v.vault); err == nil && isSampleURL(u) {
+		// The AWS sample's table detokenizes in place: it is only read.
+		sample, err := openSampleForDetokenize(ctx, op, u, fields, v)
+		if err != nil {
+			return err
+		}
+		tv = sampleVault{sample}
+	} else {
+		vault, closeStore, err := v.open(ctx, e)
+		if err != nil {
+			return err
+		}
+		defer closeStore()
+		if err := checkPolicies(vault, fields); err != nil {
+			return err
+		}
+		tv = vault
 	}
-	defer closeStore()
-	if err := checkPolicies(vault, fields); err != nil {
-		return err
-	}
-	m, err := datamask.New(datamask.WithTokenVault(vault))
+	m, err := datamask.New(datamask.WithTokenVault(tv))
 	if err != nil {
 		return failure(err)
 	}
@@ -407,4 +425,44 @@ func tokenError(op string, err error, ndjson bool, v *vaultCmd) *cliError {
 		return failure(err, "the policy's token space is nearly full in this tenant: use a policy with more possible tokens")
 	}
 	return failure(err)
+}
+
+// openSampleForDetokenize opens the table of AWS's serverless tokenization
+// sample (--vault dynamodb://TABLE?layout=aws-sample&kms-key=ARN) for
+// detokenize: its tokens detokenize in place, in the tenant of their
+// Account_Id, under the aws-sample policy. The sample's items are read with
+// the KMS key of the URL; nothing is written to its table, so tokenize is
+// refused.
+func openSampleForDetokenize(ctx context.Context, op string, u *url.URL, fields []tokenField, v *vaultCmd) (*dynamostore.Sample, error) {
+	switch {
+	case op != "detokenize":
+		return nil, usageErrorf(sampleReadOnlyMsg, u.String())
+	case !v.set["tenant"]:
+		return nil, usageErrorf("--tenant is needed with the AWS sample's table: its tokens belong to the account that tokenized them").
+			withHint("give --tenant ACCOUNT_ID, the Account_Id of the tokens")
+	case v.set["aes-key"] || v.set["kms-key"] || v.set["key-namespace"] || v.set["key-name"] || v.set["policies"]:
+		return nil, usageErrorf("the AWS sample's table is read with the KMS key of its URL (kms-key=ARN): leave out --aes-key, --kms-key, --key-namespace, --key-name and --policies")
+	}
+	for _, f := range fields {
+		if f.policy != dynamostore.SamplePolicy {
+			return nil, usageErrorf("-f %q: the AWS sample's tokens detokenize under the policy %q, not %q", f.expr, dynamostore.SamplePolicy, f.policy).
+				withHint("write -f 'PATH=" + dynamostore.SamplePolicy + "'")
+		}
+	}
+	return openSample(ctx, u)
+}
+
+// sampleVault is the datamask.TokenVault of the AWS sample's table: it
+// detokenizes, and refuses to tokenize (the table is only read).
+type sampleVault struct{ s *dynamostore.Sample }
+
+func (sv sampleVault) TokenizeBatch(context.Context, string, string, []string) ([]string, []error, error) {
+	return nil, nil, errors.New("the AWS sample's table is only read by datamask")
+}
+
+func (sv sampleVault) DetokenizeBatch(ctx context.Context, tenant, policy string, tokens []string) ([]string, []error, error) {
+	if policy != dynamostore.SamplePolicy {
+		return nil, nil, &tokenvault.UnknownPolicyError{Name: policy}
+	}
+	return sv.s.DetokenizeBatch(ctx, tenant, tokens)
 }
