@@ -60,6 +60,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/datamask/datamask/internal/sharedserver"
 )
 
 // EnvURL is the environment variable naming an already running DynamoDB
@@ -85,12 +87,8 @@ const (
 	stopTimeout  = 10 * time.Second
 )
 
-var (
-	mu      sync.Mutex
-	managed bool    // Run owns the shared server's lifetime
-	shared  *Server // the server Start started, if any
-	refs    int     // tests using shared, when not managed
-)
+// servers holds the server Start started, if any.
+var servers = new(sharedserver.Shared[*Server])
 
 // Start returns the endpoint of DynamoDB Local, such as
 // "http://127.0.0.1:41234", starting one if none is running (see the package
@@ -115,34 +113,13 @@ func Start(tb testing.TB) string {
 		tb.Skip(msg)
 	}
 
-	mu.Lock()
-	defer mu.Unlock()
-	if shared == nil {
+	s, err := servers.Get(tb, func() (*Server, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 		defer cancel()
-		s, err := inst.start(ctx)
-		if err != nil {
-			tb.Fatalf("dynamolocal: %v", err)
-		}
-		shared = s
-	}
-	s := shared
-	if !managed {
-		refs++
-		tb.Cleanup(func() {
-			mu.Lock()
-			refs--
-			last := refs == 0 && shared == s
-			if last {
-				shared = nil
-			}
-			mu.Unlock()
-			if last {
-				if err := s.Close(); err != nil {
-					tb.Error(err)
-				}
-			}
-		})
+		return inst.start(ctx)
+	})
+	if err != nil {
+		tb.Fatalf("dynamolocal: %v", err)
 	}
 	return s.url
 }
@@ -150,26 +127,7 @@ func Start(tb testing.TB) string {
 // Run runs the tests of m and then stops the server that [Start] started,
 // if any, so that one server serves the whole test binary. Call it from
 // TestMain and exit with its result.
-func Run(m *testing.M) int {
-	mu.Lock()
-	managed = true
-	mu.Unlock()
-	code := m.Run()
-	mu.Lock()
-	s := shared
-	shared = nil
-	managed = false
-	mu.Unlock()
-	if s != nil {
-		if err := s.Close(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			if code == 0 {
-				code = 1
-			}
-		}
-	}
-	return code
-}
+func Run(m *testing.M) int { return servers.Run(m) }
 
 // Server is a DynamoDB Local process started by [NewServer].
 type Server struct {

@@ -34,6 +34,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/datamask/datamask/internal/sharedserver"
 )
 
 // EnvURL is the environment variable naming an already running moto_server
@@ -45,12 +47,8 @@ const (
 	stopTimeout  = 10 * time.Second
 )
 
-var (
-	mu      sync.Mutex
-	managed bool    // Run owns the shared server's lifetime
-	shared  *server // the running server, if any
-	refs    int     // tests using shared, when not managed
-)
+// servers holds the server Start started, if any.
+var servers = new(sharedserver.Shared[*server])
 
 // Start returns the base URL of a moto_server, such as
 // "http://127.0.0.1:41234", starting one if none is running. It skips tb if
@@ -75,32 +73,9 @@ func Start(tb testing.TB) string {
 		tb.Skip(msg)
 	}
 
-	mu.Lock()
-	defer mu.Unlock()
-	if shared == nil {
-		s, err := launch(bin)
-		if err != nil {
-			tb.Fatalf("motoserver: %v", err)
-		}
-		shared = s
-	}
-	s := shared
-	if !managed {
-		refs++
-		tb.Cleanup(func() {
-			mu.Lock()
-			refs--
-			last := refs == 0 && shared == s
-			if last {
-				shared = nil
-			}
-			mu.Unlock()
-			if last {
-				if err := s.stop(); err != nil {
-					tb.Error(err)
-				}
-			}
-		})
+	s, err := servers.Get(tb, func() (*server, error) { return launch(bin) })
+	if err != nil {
+		tb.Fatalf("motoserver: %v", err)
 	}
 	return s.url
 }
@@ -108,26 +83,7 @@ func Start(tb testing.TB) string {
 // Run runs the tests of m and then stops the moto_server that [Start]
 // started, if any, so that one server serves the whole test binary. Call it
 // from TestMain and exit with its result.
-func Run(m *testing.M) int {
-	mu.Lock()
-	managed = true
-	mu.Unlock()
-	code := m.Run()
-	mu.Lock()
-	s := shared
-	shared = nil
-	managed = false
-	mu.Unlock()
-	if s != nil {
-		if err := s.stop(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			if code == 0 {
-				code = 1
-			}
-		}
-	}
-	return code
-}
+func Run(m *testing.M) int { return servers.Run(m) }
 
 // Server is a moto_server process started by [NewServer].
 type Server struct{ s *server }
@@ -241,6 +197,9 @@ func waitReady(ctx context.Context, u string, exited <-chan struct{}, timeout ti
 }
 
 // stop interrupts moto_server, kills it if it lingers, and waits for it.
+// Close stops the server (for the shared server's lifetime).
+func (s *server) Close() error { return s.stop() }
+
 func (s *server) stop() error {
 	select {
 	case <-s.exited:

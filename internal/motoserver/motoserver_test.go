@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/datamask/datamask/internal/sharedserver"
 )
 
 // startedURL is the server TestStart got; TestMain checks Run stopped it.
@@ -97,15 +99,9 @@ func TestNotInstalled(t *testing.T) {
 // TestUnmanaged: without Run, a server lives as long as the tests using it.
 func TestUnmanaged(t *testing.T) {
 	t.Setenv(EnvURL, "") // test.sh sets it; this test is about the servers Start runs
-	mu.Lock()
-	savedShared, savedManaged := shared, managed
-	shared, managed = nil, false
-	mu.Unlock()
-	defer func() {
-		mu.Lock()
-		shared, managed = savedShared, savedManaged
-		mu.Unlock()
-	}()
+	saved := servers
+	servers = new(sharedserver.Shared[*server])
+	defer func() { servers = saved }()
 
 	a := &fakeTB{}
 	b := &fakeTB{}
@@ -115,9 +111,7 @@ func TestUnmanaged(t *testing.T) {
 	if a.fatal || b.fatal || urls[0] == "" || urls[0] != urls[1] {
 		t.Fatalf("Start() twice = %q (%s), want one shared server", urls, a.msg+b.msg)
 	}
-	mu.Lock()
-	s := shared
-	mu.Unlock()
+	s := servers.Current()
 	kmsCreateKey(t, urls[0])
 
 	a.cleanup()
@@ -133,9 +127,7 @@ func TestUnmanaged(t *testing.T) {
 	case <-time.After(stopTimeout):
 		t.Fatal("moto_server still running after the last test using it ended")
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if shared != nil {
+	if shared := servers.Current(); shared != nil {
 		t.Errorf("shared = %v after the last cleanup, want nil", shared)
 	}
 }

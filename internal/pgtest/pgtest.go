@@ -40,10 +40,10 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/datamask/datamask/internal/sharedserver"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -53,12 +53,8 @@ import (
 // "postgres://postgres:PASSWORD@127.0.0.1:5432/postgres?sslmode=disable".
 const EnvURL = "DATAMASK_POSTGRES_URL"
 
-var (
-	mu      sync.Mutex
-	managed bool    // Run owns the shared server's lifetime
-	shared  *Server // the server Database started, if any
-	refs    int     // tests using shared, when not managed
-)
+// servers holds the server Start started, if any.
+var servers = new(sharedserver.Shared[*Server])
 
 // Database creates a new, empty database on the shared server (see the
 // package doc), drops it when tb ends (closing any connection left open),
@@ -101,26 +97,7 @@ func (s *Server) Database(tb testing.TB) string {
 // Run runs the tests of m and then stops the server that [Database]
 // started, if any, so that one server serves the whole test binary. Call it
 // from TestMain and exit with its result.
-func Run(m *testing.M) int {
-	mu.Lock()
-	managed = true
-	mu.Unlock()
-	code := m.Run()
-	mu.Lock()
-	s := shared
-	shared = nil
-	managed = false
-	mu.Unlock()
-	if s != nil {
-		if err := s.Close(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			if code == 0 {
-				code = 1
-			}
-		}
-	}
-	return code
-}
+func Run(m *testing.M) int { return servers.Run(m) }
 
 // serverURL returns the URL of the server named by EnvURL, or of the one
 // this binary shares, starting it if needed.
@@ -136,34 +113,13 @@ func serverURL(tb testing.TB) string {
 		skipOrFail(tb, err.Error())
 	}
 
-	mu.Lock()
-	defer mu.Unlock()
-	if shared == nil {
+	s, err := servers.Get(tb, func() (*Server, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 		defer cancel()
-		s, err := NewServer(ctx)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		shared = s
-	}
-	s := shared
-	if !managed {
-		refs++
-		tb.Cleanup(func() {
-			mu.Lock()
-			refs--
-			last := refs == 0 && shared == s
-			if last {
-				shared = nil
-			}
-			mu.Unlock()
-			if last {
-				if err := s.Close(); err != nil {
-					tb.Error(err)
-				}
-			}
-		})
+		return NewServer(ctx)
+	})
+	if err != nil {
+		tb.Fatal(err)
 	}
 	return s.URL()
 }

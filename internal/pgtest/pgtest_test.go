@@ -324,8 +324,7 @@ func server(t *testing.T) string {
 	if u := os.Getenv(EnvURL); u != "" {
 		return u
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	shared := servers.Current()
 	if shared == nil {
 		t.Fatal("no shared server")
 	}
