@@ -9,14 +9,13 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/datamask/datamask"
+	"github.com/datamask/datamask/internal/crashtest"
 	"github.com/datamask/datamask/internal/pgtest"
 	"github.com/datamask/datamask/tokenvault"
 	"github.com/datamask/datamask/tokenvault/pgstore"
@@ -168,54 +167,9 @@ func TestCrash(t *testing.T) {
 	for round := range rounds {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), envCrashURL+"="+url, envCrashKey+"="+string(keyText))
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := make(chan []issued, 1)
-		first := make(chan struct{})
-		go func() {
-			var got []issued
-			br := bufio.NewReader(stdout)
-			for {
-				line, err := br.ReadString('\n') // only whole lines: the kill may cut the last
-				if err != nil {
-					break
-				}
-				if f := strings.Fields(line); len(f) == 3 {
-					if len(got) == 0 {
-						close(first)
-					}
-					got = append(got, issued{f[0], f[1], f[2]})
-				}
-			}
-			lines <- got
-		}()
-		// Even rounds kill at a random time after the start (perhaps before
-		// any commit), odd rounds at a random time after the first batch
-		// came back.
-		if round%2 == 1 {
-			select {
-			case <-first:
-			case <-time.After(time.Minute):
-				cmd.Process.Kill()
-				cmd.Wait()
-				t.Fatalf("round %d: no token from the child within a minute: %s", round, stderr.String())
-			}
-		}
-		time.Sleep(time.Duration(r.IntN(800)) * time.Millisecond)
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		got := <-lines
-		err = cmd.Wait()
-		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-			t.Fatalf("round %d: the child ended by itself (%v): %s", round, err, stderr.String())
+		var got []issued
+		for _, f := range crashtest.KillRound(t, cmd, round, r, 3) {
+			got = append(got, issued{f[0], f[1], f[2]})
 		}
 		t.Logf("round %d: killed after %d tokens", round, len(got))
 		all = append(all, got...)
