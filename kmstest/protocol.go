@@ -725,45 +725,15 @@ func (s *Server) decrypt(ctx context.Context, in *decryptRequest) (decryptRespon
 	if aerr := in.check(); aerr != nil {
 		return none, aerr
 	}
-	if len(in.CiphertextBlob) < 1 {
-		return none, validationf("1 validation error detected: Value at 'ciphertextBlob' failed to satisfy constraint: Member must have length greater than or equal to 1")
-	}
-	if len(in.CiphertextBlob) > 6144 {
-		return none, validationf("1 validation error detected: Value at 'ciphertextBlob' failed to satisfy constraint: Member must have length less than or equal to 6144")
+	if aerr := checkBlobLength(in.CiphertextBlob); aerr != nil {
+		return none, aerr
 	}
 	if aerr := checkAlgorithm(in.EncryptionAlgorithm); aerr != nil {
 		return none, aerr
 	}
-	var want *key
-	if in.KeyID != "" {
-		k, _, aerr := s.lookup(in.KeyID, true)
-		if aerr != nil {
-			return none, aerr
-		}
-		want = k
-	}
-	id, ok := blobKeyID(in.CiphertextBlob)
-	if !ok {
-		return none, errInvalidCiphertext
-	}
-	s.mu.Lock()
-	k := s.keys[id]
-	enabled := k != nil && k.enabled
-	s.mu.Unlock()
-	if k == nil {
-		// The blob names no key of this server: it was made elsewhere or
-		// its key bytes were altered. Either way it does not authenticate.
-		return none, errInvalidCiphertext
-	}
-	if want != nil && want != k {
-		return none, errIncorrectKey
-	}
-	if !enabled {
-		return none, disabled(k)
-	}
-	plaintext, err := openBlob(k.aead, in.CiphertextBlob, in.EncryptionContext)
-	if err != nil {
-		return none, errInvalidCiphertext
+	k, plaintext, aerr := s.openCiphertext(in.CiphertextBlob, in.KeyID, in.EncryptionContext)
+	if aerr != nil {
+		return none, aerr
 	}
 	if in.DryRun {
 		return none, errDryRun
@@ -817,11 +787,8 @@ func (s *Server) reEncrypt(ctx context.Context, in *reEncryptRequest) (reEncrypt
 	if in.DestinationKeyID == nil {
 		return none, validationf("1 validation error detected: Value null at 'destinationKeyId' failed to satisfy constraint: Member must not be null")
 	}
-	if len(in.CiphertextBlob) < 1 {
-		return none, validationf("1 validation error detected: Value at 'ciphertextBlob' failed to satisfy constraint: Member must have length greater than or equal to 1")
-	}
-	if len(in.CiphertextBlob) > 6144 {
-		return none, validationf("1 validation error detected: Value at 'ciphertextBlob' failed to satisfy constraint: Member must have length less than or equal to 6144")
+	if aerr := checkBlobLength(in.CiphertextBlob); aerr != nil {
+		return none, aerr
 	}
 	for _, alg := range []string{in.SourceEncryptionAlgorithm, in.DestinationEncryptionAlgorithm} {
 		if aerr := checkAlgorithm(alg); aerr != nil {
@@ -832,34 +799,9 @@ func (s *Server) reEncrypt(ctx context.Context, in *reEncryptRequest) (reEncrypt
 	if aerr != nil {
 		return none, aerr
 	}
-	var want *key
-	if in.SourceKeyID != "" {
-		k, _, aerr := s.lookup(in.SourceKeyID, true)
-		if aerr != nil {
-			return none, aerr
-		}
-		want = k
-	}
-	id, ok := blobKeyID(in.CiphertextBlob)
-	if !ok {
-		return none, errInvalidCiphertext
-	}
-	s.mu.Lock()
-	src := s.keys[id]
-	srcEnabled := src != nil && src.enabled
-	s.mu.Unlock()
-	if src == nil {
-		return none, errInvalidCiphertext
-	}
-	if want != nil && want != src {
-		return none, errIncorrectKey
-	}
-	if !srcEnabled {
-		return none, disabled(src)
-	}
-	plaintext, err := openBlob(src.aead, in.CiphertextBlob, in.SourceEncryptionContext)
-	if err != nil {
-		return none, errInvalidCiphertext
+	src, plaintext, aerr := s.openCiphertext(in.CiphertextBlob, in.SourceKeyID, in.SourceEncryptionContext)
+	if aerr != nil {
+		return none, aerr
 	}
 	defer clear(plaintext)
 	if !dstEnabled {
@@ -886,3 +828,52 @@ var (
 	_ recordable = (*cryptoRequest)(nil)
 	_ recordable = (*reEncryptRequest)(nil)
 )
+
+// checkBlobLength checks a CiphertextBlob's length as KMS does.
+func checkBlobLength(blob []byte) *apiError {
+	if len(blob) < 1 {
+		return validationf("1 validation error detected: Value at 'ciphertextBlob' failed to satisfy constraint: Member must have length greater than or equal to 1")
+	}
+	if len(blob) > 6144 {
+		return validationf("1 validation error detected: Value at 'ciphertextBlob' failed to satisfy constraint: Member must have length less than or equal to 6144")
+	}
+	return nil
+}
+
+// openCiphertext decrypts blob under ec with the key it names, which must
+// be keyID's when keyID is given (else IncorrectKeyException) and enabled
+// (else DisabledException), as Decrypt and ReEncrypt's source do.
+func (s *Server) openCiphertext(blob []byte, keyID string, ec map[string]string) (*key, []byte, *apiError) {
+	var want *key
+	if keyID != "" {
+		k, _, aerr := s.lookup(keyID, true)
+		if aerr != nil {
+			return nil, nil, aerr
+		}
+		want = k
+	}
+	id, ok := blobKeyID(blob)
+	if !ok {
+		return nil, nil, errInvalidCiphertext
+	}
+	s.mu.Lock()
+	k := s.keys[id]
+	enabled := k != nil && k.enabled
+	s.mu.Unlock()
+	if k == nil {
+		// The blob names no key of this server: it was made elsewhere or
+		// its key bytes were altered. Either way it does not authenticate.
+		return nil, nil, errInvalidCiphertext
+	}
+	if want != nil && want != k {
+		return nil, nil, errIncorrectKey
+	}
+	if !enabled {
+		return nil, nil, disabled(k)
+	}
+	plaintext, err := openBlob(k.aead, blob, ec)
+	if err != nil {
+		return nil, nil, errInvalidCiphertext
+	}
+	return k, plaintext, nil
+}
