@@ -22,6 +22,7 @@ import (
 
 	"github.com/datamask/datamask/dbesdk"
 	"github.com/datamask/datamask/esdk"
+	"github.com/datamask/datamask/internal/parallel"
 	"github.com/datamask/datamask/tokenvault"
 )
 
@@ -525,49 +526,17 @@ func (s *Store) wrap(err error) error {
 	return fmt.Errorf("dynamostore: %w", err)
 }
 
-// parallel runs fn(0..n-1) on up to s.workers goroutines and returns the
-// first error, after which the others are skipped.
+// parallel runs fn(0..n-1) on up to s.workers goroutines through the
+// module's worker pool: the first error, or ctx's once it is done, stops
+// the others and is returned, and a panic of fn is raised again in the
+// caller's goroutine.
 func (s *Store) parallel(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
-	return parallel(ctx, s.workers, n, fn)
+	return inParallel(ctx, s.workers, n, fn)
 }
 
-func parallel(ctx context.Context, workers, n int, fn func(ctx context.Context, i int) error) error {
-	if n == 0 {
-		return nil
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		mu    sync.Mutex
-		first error
-		next  int
-		wg    sync.WaitGroup
-	)
-	for range min(workers, n) {
-		wg.Go(func() {
-			for {
-				mu.Lock()
-				i := next
-				next++
-				stop := first != nil
-				mu.Unlock()
-				if i >= n || stop {
-					return
-				}
-				if err := fn(ctx, i); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-						cancel()
-					}
-					mu.Unlock()
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return first
+// inParallel runs fn(0..n-1) on up to workers goroutines, as Store.parallel.
+func inParallel(ctx context.Context, workers, n int, fn func(ctx context.Context, i int) error) error {
+	return parallel.Do(ctx, n, workers, func(ctx context.Context, _, i int) error { return fn(ctx, i) })
 }
 
 // backoff sleeps before attempt (1, 2, ...) of a retry: 20 ms doubling to

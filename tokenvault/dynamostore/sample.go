@@ -161,7 +161,7 @@ func (s *Sample) DetokenizeBatch(ctx context.Context, account string, tokens []s
 	}
 	found := map[string]map[string]types.AttributeValue{}
 	var mu sync.Mutex
-	err = parallel(ctx, s.workers, (len(keys)+99)/100, func(ctx context.Context, c int) error {
+	err = inParallel(ctx, s.workers, (len(keys)+99)/100, func(ctx context.Context, c int) error {
 		pending := keys[c*100 : min((c+1)*100, len(keys))]
 		for attempt := 1; len(pending) > 0; attempt++ {
 			if attempt > 1 {
@@ -192,7 +192,7 @@ func (s *Sample) DetokenizeBatch(ctx context.Context, account string, tokens []s
 	if err != nil {
 		return nil, nil, s.wrap(err)
 	}
-	err = parallel(ctx, s.workers, len(tokens), func(ctx context.Context, i int) error {
+	err = inParallel(ctx, s.workers, len(tokens), func(ctx context.Context, i int) error {
 		if errs[i] != nil {
 			return nil
 		}
@@ -276,7 +276,7 @@ func (s *Sample) List(ctx context.Context, cursor string, limit int) ([]SampleTo
 	}
 	page := make([]SampleToken, len(out.Items))
 	keep := make([]bool, len(out.Items))
-	err = parallel(ctx, s.workers, len(out.Items), func(ctx context.Context, i int) error {
+	err = inParallel(ctx, s.workers, len(out.Items), func(ctx context.Context, i int) error {
 		it := out.Items[i]
 		tok, ok1 := it[sampleToken].(*types.AttributeValueMemberS)
 		acct, ok2 := it[sampleAccount].(*types.AttributeValueMemberS)
